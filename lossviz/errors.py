@@ -1,0 +1,78 @@
+"""lossviz's own errors.
+
+Every error a user can provoke is one of these: a ``ValueError`` or ``TypeError``
+subclass whose message names the port, layer or parameter involved, the value
+or shape it got, and what was expected.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "LossvizError",
+    "PortError",
+    "ShapeError",
+    "GraphError",
+    "DataError",
+    "SpecError",
+    "ParameterError",
+    "NetTypeError",
+    "describe_shape",
+    "describe_value",
+]
+
+
+class LossvizError(Exception):
+    """Base class of every error raised by lossviz."""
+
+
+class PortError(LossvizError, ValueError):
+    """An unknown or missing port name."""
+
+
+class ShapeError(LossvizError, ValueError):
+    """Data or a connection whose shape does not match the port's."""
+
+
+class GraphError(LossvizError, ValueError):
+    """A net that cannot be built: cycles, dangling or ambiguous connections."""
+
+
+class DataError(LossvizError, ValueError):
+    """Training or evaluation data in a form lossviz cannot use."""
+
+
+class SpecError(LossvizError, ValueError):
+    """A LossFunction specification that cannot be resolved."""
+
+
+class ParameterError(LossvizError, ValueError):
+    """A bad keyword argument value (names the parameter)."""
+
+
+class NetTypeError(LossvizError, TypeError):
+    """An argument of the wrong type (names the parameter)."""
+
+
+def describe_shape(shape) -> str:
+    """Human-readable form of a per-example shape: ``()`` -> ``a scalar``."""
+    if shape is None:
+        return "any shape"
+    shape = tuple(shape)
+    if shape == ():
+        return "a scalar"
+    dims = ["n" if d is None else ("Varying" if d == "Varying" else str(d)) for d in shape]
+    if len(shape) == 1:
+        return f"a vector of length {dims[0]}"
+    return "a tensor of dimensions " + "\u00d7".join(dims)
+
+
+def describe_value(value, limit: int = 60) -> str:
+    """Short repr of a user value for an error message."""
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return f"an array of shape {value.shape} and dtype {value.dtype}"
+    except ImportError:  # pragma: no cover
+        pass
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,216 @@
+"""NetEncoder and NetDecoder: turn labels and strings into arrays and back.
+
+Class indices are 0-based (the Python convention; Wolfram counts from 1).
+"""
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+
+from ..errors import DataError, NetTypeError, ParameterError
+
+__all__ = ["NetEncoder", "NetDecoder"]
+
+
+def _labels(labels, what):
+    if isinstance(labels, str) or not hasattr(labels, "__iter__"):
+        raise NetTypeError(f"{what}: labels must be a list of class labels, got {labels!r}")
+    labels = list(labels)
+    if len(labels) < 2:
+        raise ParameterError(f"{what}: needs at least 2 labels, got {labels!r}")
+    if len(set(map(_key, labels))) != len(labels):
+        raise ParameterError(f"{what}: labels must be distinct, got {labels!r}")
+    return labels
+
+
+def _key(label):
+    return label.item() if isinstance(label, np.generic) else label
+
+
+class _Coder:
+    _types = ()
+
+    def __init__(self, type, *args, output="Index"):
+        if type not in self._types:
+            raise ParameterError(
+                f"{self.__class__.__name__}: unknown type {type!r}; expected one of {self._types}"
+            )
+        self.type = type
+        if type == "Class":
+            (labels,) = args or (None,)
+            self.labels = _labels(labels, f'{self.__class__.__name__}("Class")')
+            self._index = {_key(lab): i for i, lab in enumerate(self.labels)}
+        elif type == "Characters":
+            alphabet = args[0] if args else "abcdefghijklmnopqrstuvwxyz "
+            self.labels = list(alphabet)
+            if len(set(self.labels)) != len(self.labels):
+                raise ParameterError(f"NetEncoder('Characters'): repeated characters in {alphabet!r}")
+            self._index = {c: i for i, c in enumerate(self.labels)}
+        elif type == "Boolean":
+            if args:
+                raise ParameterError(f"{self.__class__.__name__}('Boolean') takes no labels")
+            self.labels = [False, True]
+        if output not in ("Index", "UnitVector"):
+            raise ParameterError(f"{self.__class__.__name__}: output must be 'Index' or 'UnitVector', got {output!r}")
+        self.output = output
+
+    def __eq__(self, other):
+        return (
+            type(self) is type(other)
+            and self.type == other.type
+            and self.labels == other.labels
+            and self.output == other.output
+        )
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.type, len(self.labels)))
+
+    def __repr__(self):
+        if self.type == "Boolean":
+            return f'{self.__class__.__name__}("Boolean")'
+        labels = self.labels if len(self.labels) <= 6 else self.labels[:5] + ["..."]
+        if self.type == "Characters":
+            return f'{self.__class__.__name__}("Characters", {"".join(map(str, self.labels))!r})'
+        extra = ', output="UnitVector"' if self.output == "UnitVector" else ""
+        return f'{self.__class__.__name__}("Class", {labels!r}{extra})'
+
+    def config(self):
+        return {"type": self.type, "labels": None if self.type == "Boolean" else
+                ("".join(self.labels) if self.type == "Characters" else [_key(x) for x in self.labels]),
+                "output": self.output}
+
+    @classmethod
+    def from_config(cls, cfg):
+        args = () if cfg["labels"] is None else (cfg["labels"],)
+        return cls(cfg["type"], *args, output=cfg.get("output", "Index"))
+
+
+class NetEncoder(_Coder):
+    """Turns labels or strings into arrays on an input port.
+
+    ``NetEncoder("Class", labels)``
+        a label -> its 0-based index, shape ``()`` ("Integer"); with
+        ``output="UnitVector"`` a one-hot vector of length ``len(labels)``.
+    ``NetEncoder("Characters", alphabet)``
+        a string -> the sequence of 0-based character indices, shape
+        ``("Varying",)``; with ``output="UnitVector"`` one-hot rows.
+    ``NetEncoder("Boolean")``
+        True/False -> 1/0.
+    """
+
+    _types = ("Class", "Characters", "Boolean")
+
+    @property
+    def dims(self):
+        n = len(self.labels)
+        if self.type == "Characters":
+            return ("Varying",) if self.output == "Index" else ("Varying", n)
+        if self.type == "Boolean":
+            return ()
+        return () if self.output == "Index" else (n,)
+
+    @property
+    def kind(self):
+        if self.type == "Boolean":
+            return "Boolean"
+        return "Integer" if self.output == "Index" else "Real"
+
+    def is_single(self, data) -> bool:
+        """True when ``data`` is one example rather than a batch of them."""
+        if self.type == "Characters":
+            return isinstance(data, str)
+        if isinstance(data, (list, tuple, np.ndarray)) and not (
+            isinstance(data, tuple) and _key(data) in self._index
+        ):
+            return False
+        return True
+
+    def encode_one(self, x, port="Input"):
+        if self.type == "Boolean":
+            if isinstance(x, (bool, np.bool_)) or x in (0, 1):
+                return np.asarray(float(bool(x)))
+            raise DataError(f"port {port!r}: expected True or False, got {x!r}")
+        if self.type == "Characters":
+            if not isinstance(x, str):
+                raise DataError(f"port {port!r}: expected a string, got {x!r}")
+            try:
+                idx = np.array([self._index[c] for c in x], dtype=np.int64)
+            except KeyError as e:
+                raise DataError(
+                    f"port {port!r}: character {e.args[0]!r} of {x!r} is not in the encoder's alphabet "
+                    f"{''.join(self.labels)!r}"
+                ) from None
+        else:
+            key = _key(x)
+            if not isinstance(key, Hashable) or key not in self._index:
+                raise DataError(f"port {port!r}: {x!r} is not one of the classes {self.labels!r}")
+            idx = np.asarray(self._index[key], dtype=np.int64)
+        if self.output == "UnitVector":
+            return np.eye(len(self.labels))[idx]
+        return idx
+
+    def encode(self, data, port="Input"):
+        """Encode one example or a batch; returns (list of arrays, is_batch)."""
+        if self.is_single(data):
+            return [self.encode_one(data, port)], False
+        return [self.encode_one(x, port) for x in data], True
+
+
+class NetDecoder(_Coder):
+    """Turns an output array back into labels.
+
+    ``NetDecoder("Class", labels)``
+        reads a probability vector of length ``len(labels)`` and gives the most
+        probable label; ``net(x, "Probabilities")`` gives ``{label: p}``.
+    ``NetDecoder("Boolean")``
+        reads a probability ``p`` and gives ``p > 0.5``.
+    """
+
+    _types = ("Class", "Boolean")
+
+    @property
+    def dims(self):
+        return () if self.type == "Boolean" else (len(self.labels),)
+
+    @property
+    def kind(self):
+        return "Real"
+
+    def decode(self, probs, prop=None):
+        """Decode one example's array. ``prop``: None (the label), "Probabilities",
+        "Probability"+label via (prop, label), or "Decision"."""
+        probs = np.asarray(probs, dtype=float)
+        if self.type == "Boolean":
+            p = float(probs)
+            if prop == "Probabilities":
+                return {True: p, False: 1.0 - p}
+            return p > 0.5
+        if prop == "Probabilities":
+            return {lab: float(p) for lab, p in zip(self.labels, probs)}
+        if prop in (None, "Decision"):
+            return self.labels[int(np.argmax(probs))]
+        raise ParameterError(
+            f"NetDecoder: unknown property {prop!r}; expected None, 'Decision' or 'Probabilities'"
+        )
+
+    def encode_target(self, data, port="Output"):
+        """Targets given as labels -> 0-based indices (or 0/1 for Boolean).
+
+        Returns (array, is_batch). Used by NetTrain to feed loss targets.
+        """
+        enc = NetEncoder(self.type, *(() if self.type == "Boolean" else (self.labels,)))
+        arrays, is_batch = enc.encode(data, port)
+        return np.stack(arrays), is_batch
+
+    def looks_like_labels(self, data) -> bool:
+        """True if ``data`` (one target or a sequence of them) consists of this decoder's labels."""
+        if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
+            return False  # probabilities, not labels
+        single = not isinstance(data, (list, tuple, np.ndarray))
+        items = [data] if single else list(data)[:50]
+        if not items:
+            return False
+        if self.type == "Boolean":
+            return all(isinstance(x, (bool, np.bool_)) for x in items)
+        return all(isinstance(_key(x), Hashable) and _key(x) in self._index for x in items)

@@ -1,0 +1,190 @@
+"""Evaluation of layers and nets on user data: one example or a batch.
+
+A port of declared rank r reads data of rank r as ONE example and data of
+rank r + 1 as a batch; a port whose rank is unknown reads its data as one
+example. Labels and strings go through the port's NetEncoder; outputs with a
+NetDecoder come back as labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, NetTypeError, PortError, ShapeError, describe_shape
+from .ports import VARYING, PortType
+
+__all__ = ["evaluate", "to_batch"]
+
+
+def _as_array(data, t: PortType, port: str):
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError):
+        arr = np.empty(0, dtype=object)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise DataError(
+            f"port {port!r}: cannot read numeric data from {_short(data)}; expected "
+            f"{t.describe()} or a batch of them"
+        )
+    if t.kind == "Integer":
+        if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
+            raise DataError(f"port {port!r}: expected integers (class indices), got {_short(data)}")
+        return arr.astype(np.int64, copy=False)
+    return arr.astype(float, copy=False)
+
+
+def _short(x):
+    text = repr(x)
+    return text if len(text) < 70 else text[:67] + "..."
+
+
+def _check_dims(arr_shape, dims, port):
+    for got, want in zip(arr_shape, dims):
+        if isinstance(want, int) and got != want:
+            raise ShapeError(
+                f"port {port!r}: got data of shape {tuple(arr_shape)}, expected "
+                f"{describe_shape(dims)}"
+            )
+
+
+def to_batch(t: PortType, data, port: str):
+    """Read one port's data. Returns (list of per-example arrays, is_batch).
+
+    The list form keeps sequences of different lengths apart; callers stack it.
+    """
+    if t.coder is not None and hasattr(t.coder, "encode"):
+        return t.coder.encode(data, port)
+    if t.kind == "Boolean":
+        data = np.asarray(data)
+        if data.dtype == bool:
+            data = data.astype(float)
+    if isinstance(data, (list, tuple)) and t.dims is not None and VARYING in t.dims and data and \
+            not np.isscalar(data[0]):
+        # a batch of sequences may be ragged: read each example on its own
+        items = [_as_array(x, t, port) for x in data]
+        if all(x.ndim == len(t.dims) for x in items):
+            for x in items:
+                _check_dims(x.shape, t.dims, port)
+            return items, True
+    arr = _as_array(data, t, port)
+    if t.dims is None:
+        return [arr], False
+    rank = len(t.dims)
+    if arr.ndim == rank:
+        _check_dims(arr.shape, t.dims, port)
+        return [arr], False
+    if arr.ndim == rank + 1:
+        _check_dims(arr.shape[1:], t.dims, port)
+        return list(arr), True
+    raise ShapeError(
+        f"port {port!r}: got data of shape {arr.shape}, expected {t.describe()} "
+        f"(shape {tuple('n' if d is None else d for d in t.dims)}) or a batch of them"
+    )
+
+
+def read_inputs(layer, data):
+    """Map user data to ``{port: (examples, is_batch)}`` for the layer's inputs."""
+    names = tuple(layer.inputs)
+    if isinstance(data, dict) and (set(data) & set(names) or len(names) != 1 or not data):
+        unknown = [k for k in data if k not in names]
+        if unknown:
+            raise PortError(
+                f"unknown input port {unknown[0]!r}; this net's input ports are "
+                f"{', '.join(map(repr, names))}"
+            )
+        port_data = dict(data)
+    elif len(names) == 1:
+        port_data = {names[0]: data}
+    else:
+        raise NetTypeError(
+            f"this net has input ports {', '.join(map(repr, names))}: give its data as a dict "
+            f"keyed by port name"
+        )
+    missing = [n for n in names if n not in port_data and n not in layer.optional_inputs]
+    if missing:
+        raise PortError(
+            f"missing data for input port {missing[0]!r}; this net's input ports are "
+            f"{', '.join(map(repr, names))}"
+        )
+    read = {n: to_batch(layer.inputs[n], v, n) for n, v in port_data.items()}
+    batched = {n for n, (_, b) in read.items() if b}
+    if batched and len(batched) != len(read):
+        single = next(n for n in read if n not in batched)
+        raise ShapeError(
+            f"port {single!r} got one example but port {next(iter(batched))!r} got a batch; "
+            f"give every port a batch of the same length"
+        )
+    lengths = {n: len(v) for n, (v, _) in read.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{n!r}: {k}" for n, k in lengths.items())
+        raise ShapeError(f"ports got batches of different lengths ({detail})")
+    return read, bool(batched)
+
+
+def _stack(examples):
+    shapes = {x.shape for x in examples}
+    if len(shapes) == 1:
+        return np.stack(examples)
+    return None  # ragged
+
+
+def evaluate(layer, data, prop=None):
+    """Evaluate ``layer`` on ``data`` (see module docstring).
+
+    Returns an array (or label) for a net with one output port, a dict
+    ``{port: value}`` for several. ``prop`` may name one output port, or be
+    "Probabilities" for an output with a class decoder.
+    """
+    if not layer.initialized:
+        raise NetTypeError(
+            f"{type(layer).__name__} has parameters that are not initialized; use "
+            f"NetInitialize(net) or train it with NetTrain"
+        )
+    read, is_batch = read_inputs(layer, data)
+    stacked = {n: _stack(v) for n, (v, _) in read.items()}
+    if all(s is not None for s in stacked.values()):
+        outs = _run(layer, stacked)
+        results = {n: list(v) for n, v in outs.items()}
+    else:  # ragged sequences: one example at a time
+        size = len(next(iter(read.values()))[0])
+        results = {n: [] for n in layer.outputs}
+        for i in range(size):
+            outs = _run(layer, {n: v[i][None] for n, (v, _) in read.items()})
+            for n, v in outs.items():
+                results[n].append(v[0])
+    return _present(layer, results, is_batch, prop)
+
+
+def _run(layer, inputs):
+    with np.errstate(all="ignore"):
+        outs = layer.apply(layer.params, inputs)
+    return {n: np.asarray(v) for n, v in outs.items()}
+
+
+def _present(layer, results, is_batch, prop):
+    names = list(layer.outputs)
+    want = names
+    decode_prop = None
+    if prop is not None:
+        if prop in layer.outputs:
+            want = [prop]
+        elif prop in ("Probabilities", "Decision"):
+            decode_prop = prop
+        else:
+            raise PortError(
+                f"unknown output {prop!r}; this net's output ports are {', '.join(map(repr, names))}"
+                f" (or 'Probabilities' for a class decoder)"
+            )
+    out = {}
+    for n in want:
+        coder = layer.outputs[n].coder
+        values = results[n]
+        if coder is not None and hasattr(coder, "decode"):
+            values = [coder.decode(v, decode_prop) for v in values]
+        elif decode_prop is not None and len(want) == 1:
+            raise PortError(f"output port {n!r} has no class decoder, so it has no {decode_prop!r}")
+        else:
+            values = [v.item() if np.ndim(v) == 0 else v for v in values]
+            if is_batch and _stack([np.asarray(v) for v in values]) is not None:
+                values = np.stack(values)
+        out[n] = values if is_batch else values[0]
+    return out[want[0]] if len(want) == 1 else out
