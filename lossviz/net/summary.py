@@ -13,6 +13,10 @@ def _ports(layer):
 
 
 def _args(layer):
+    from .graph import NetGraph
+
+    if isinstance(layer, NetGraph):
+        return f"{len(layer.layers)} layer{'s' if len(layer.layers) != 1 else ''}"
     cfg = layer.config()
     parts = []
     for k, v in cfg.items():

@@ -1,0 +1,12 @@
+"""Training: NetTrain, the LossFunction specification, optimizers, events, results."""
+from .events import StopTraining, TrainingEvent
+from .nettrain import NetTrain, TrainingDivergedWarning
+from .optimizers import ADAM, RMSProp, SGD, SignSGD
+from .results import NetTrainResults
+from .spec import Automatic, LossSpecification, LossTerm, Scaled, resolve_loss
+
+__all__ = [
+    "NetTrain", "Automatic", "Scaled", "resolve_loss", "LossSpecification", "LossTerm",
+    "NetTrainResults", "TrainingEvent", "StopTraining", "TrainingDivergedWarning",
+    "ADAM", "SGD", "RMSProp", "SignSGD",
+]

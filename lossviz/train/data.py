@@ -1,0 +1,120 @@
+"""Training data in its user forms -> one array per port.
+
+Accepted forms (any port names):
+
+* ``{"Input": X, "Output": Y, ...}``: a dict of ports;
+* ``(X, Y)``: inputs of the net's only input port, targets of its only
+  output port (as in Wolfram's ``{in1, in2, ...} -> {out1, out2, ...}``);
+* ``[(x1, y1), (x2, y2), ...]``: a list of example pairs.
+
+Every array's first axis runs over examples. Class labels are encoded where
+the port (or the output's NetDecoder) says so.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, PortError, ShapeError, describe_shape
+from ..net.ports import PortType
+
+__all__ = ["as_port_dict", "read_examples", "split_validation"]
+
+
+def as_port_dict(data, input_port: str | None, target_port: str | None, *, what="data"):
+    """Normalize ``data`` to ``{port: raw data}`` (arrays not yet checked)."""
+    if isinstance(data, dict):
+        if not data:
+            raise DataError(f"{what}: the dict is empty")
+        return dict(data)
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = data
+    elif isinstance(data, list) and data and all(isinstance(e, tuple) and len(e) == 2 for e in data):
+        x = [e[0] for e in data]
+        y = [e[1] for e in data]
+    else:
+        raise DataError(
+            f"{what}: expected a dict {{port: examples}}, a pair (inputs, targets) or a list of "
+            f"(input, target) pairs; got {type(data).__name__}"
+        )
+    if input_port is None:
+        raise DataError(f"{what}: the net has several input ports; give the data as a dict keyed by port name")
+    if target_port is None:
+        raise DataError(f"{what}: (inputs, targets) needs exactly one target port; give a dict keyed by port name")
+    return {input_port: x, target_port: y}
+
+
+def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
+    """One port's examples as an array whose first axis runs over examples."""
+    if decoder is not None and decoder.looks_like_labels(data):
+        arr, is_batch = decoder.encode_target(data, port)
+        if not is_batch:
+            raise DataError(f"port {port!r}: expected a list of examples, got the single label {data!r}")
+        return arr
+    if t.coder is not None and hasattr(t.coder, "encode"):
+        arrays, is_batch = t.coder.encode(data, port)
+        if not is_batch:
+            raise DataError(f"port {port!r}: expected a list of examples, got one example {data!r}")
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ShapeError(f"port {port!r}: training sequences must have one length, got lengths "
+                             f"{sorted({s[0] for s in shapes})}")
+        return np.stack(arrays)
+    try:
+        arr = np.asarray(data)
+    except ValueError:
+        raise ShapeError(f"port {port!r}: the examples have different shapes; expected each to be "
+                         f"{t.describe()}") from None
+    if arr.dtype == bool:
+        arr = arr.astype(float)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"port {port!r}: cannot read numbers from data of dtype {arr.dtype}; expected "
+                        f"{t.describe()} per example")
+    if arr.ndim == 0:
+        raise DataError(f"port {port!r}: expected a list of examples, got the single value {arr.item()!r}")
+    if t.dims is not None:
+        if arr.ndim != len(t.dims) + 1:
+            got = "one example" if arr.ndim == len(t.dims) else f"data of shape {arr.shape}"
+            raise ShapeError(
+                f"port {port!r}: got {got}, expected a list of examples each {describe_shape(t.dims)} "
+                f"(an array of shape (n, {', '.join('?' if not isinstance(d, int) else str(d) for d in t.dims)}))"
+                .replace(", )", ")")
+            )
+        for got, want in zip(arr.shape[1:], t.dims):
+            if isinstance(want, int) and got != want:
+                raise ShapeError(f"port {port!r}: got examples of shape {arr.shape[1:]}, expected "
+                                 f"{describe_shape(t.dims)}")
+    if t.kind == "Integer":
+        if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            raise DataError(f"port {port!r}: expected integer class indices, got fractional values")
+        return arr.astype(np.int64)
+    return arr.astype(float)
+
+
+def check_lengths(arrays: dict, what="data"):
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k!r}: {n}" for k, n in lengths.items())
+        raise DataError(f"{what}: ports have different numbers of examples ({detail})")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise DataError(f"{what}: no examples")
+    return n
+
+
+def split_validation(arrays: dict, fraction: float, rng):
+    """Hold out ``fraction`` of the examples (chosen by ``rng``) as a validation set."""
+    n = check_lengths(arrays)
+    k = int(round(n * fraction))
+    if not 0 < k < n:
+        raise DataError(f"validation_set=Scaled({fraction:g}) holds out {k} of {n} examples; "
+                        f"need at least one for each of training and validation")
+    perm = rng.permutation(n)
+    held, kept = perm[:k], perm[k:]
+    return {p: a[kept] for p, a in arrays.items()}, {p: a[held] for p, a in arrays.items()}
+
+
+def unknown_ports(arrays, allowed, what="data"):
+    extra = [k for k in arrays if k not in allowed]
+    if extra:
+        raise PortError(f"{what}: port {extra[0]!r} is not used by the training net; it reads "
+                        f"{', '.join(map(repr, allowed))}")
