@@ -95,6 +95,39 @@ def make_objective(net, spec):
     return objective
 
 
+class AutogradStep:
+    """The general training step: autograd through ``net.apply`` and the losses.
+
+    The interface every step offers NetTrain:
+
+    ``leaves``: list of parameter arrays, updated in place by the optimizer;
+    ``step(batch) -> (sub-losses, gradients)``: at the current ``leaves``;
+    ``evaluate(batch) -> sub-losses``: no gradient;
+    ``params(leaves=None)``: the parameter tree for ``net.with_params``.
+    """
+
+    def __init__(self, net, spec):
+        self.template = net.params or {}
+        self.leaves = [np.array(a, dtype=float) for a in _leaves(self.template)]
+        self.objective = make_objective(net, spec)
+        self._grad = grad_and_aux(self.objective)
+
+    def params(self, leaves=None):
+        return _rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
+
+    def step(self, batch):
+        grads, subs = self._grad(_rebuild(self.template, self.leaves), batch)
+        return np.asarray(subs), _leaves(grads)
+
+    def evaluate(self, batch):
+        return np.asarray(self.objective(_rebuild(self.template, self.leaves), batch)[1])
+
+
+def select_step(net, spec):
+    """The fastest step that computes this net's loss exactly."""
+    return AutogradStep(net, spec)
+
+
 # ---------------------------------------------------------------------- data
 def _read_data(net, spec, raw, what):
     arrays = {}
@@ -277,10 +310,8 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     # ---- parameters: our own copies, updated in place
     if not net.initialized:
         net = NetInitialize(net, random_seed=int(rng.integers(2**31)) if random_seed is not None else None)
-    template = net.params or {}
-    leaves = [np.array(a, dtype=float) for a in _leaves(template)]
-    objective = make_objective(net, spec)
-    step_fn = grad_and_aux(lambda params, batch: objective(params, batch))
+    engine = select_step(net, spec)
+    leaves = engine.leaves
     optimizer.start(leaves)
 
     batches_per_round = math.ceil(n / batch_size)
@@ -291,7 +322,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     scales = np.array([t.scale for t in spec.terms for _ in t.names])
 
     def current_net(src=None):
-        return net.with_params(_rebuild(template, [a.copy() for a in (src or leaves)]))
+        return net.with_params(engine.params(src))
 
     def evaluate_set(arrays):
         total, subs, count = 0.0, np.zeros(len(names)), 0
@@ -299,10 +330,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         with np.errstate(all="ignore"):
             for i in range(0, m, 1024):
                 chunk = {k: v[i:i + 1024] for k, v in arrays.items()}
-                t, s = objective(_rebuild(template, leaves), chunk)
+                s = engine.evaluate(chunk)
                 k = len(next(iter(chunk.values())))
-                total += float(t) * k
-                subs += np.asarray(s) * k
+                total += float(s @ scales) * k
+                subs += s * k
                 count += k
         return total / count, dict(zip(names, (subs / count).tolist()))
 
@@ -331,8 +362,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
                 idx = perm[(batch_no - 1) * batch_size: batch_no * batch_size]
                 batch = {k: v[idx] for k, v in train.items()}
                 with np.errstate(all="ignore"):
-                    grads, subs = step_fn(_rebuild(template, leaves), batch)
-                subs = np.asarray(subs)
+                    subs, grads = engine.step(batch)
                 loss = float(subs @ scales)
                 if not math.isfinite(loss):
                     reason = "Diverged"
@@ -348,7 +378,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
                 seen += k
                 lr = lr0 * schedule_factor(schedule, (seen / n) / max_rounds if max_rounds < 10**9 else
                                            (time.perf_counter() - start) / time_goal)
-                optimizer.step(leaves, _leaves(grads), lr)
+                optimizer.step(leaves, grads, lr)
                 hist["batch"].append(loss)
                 r_total += loss * k
                 r_subs += subs * k

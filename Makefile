@@ -1,0 +1,106 @@
+# lossviz developer tasks (GNU make).
+#
+#   make test    install everything needed, then run unit, browser and notebook tests
+#   make lab     JupyterLab on http://127.0.0.1 serving notebooks/
+#   make voila   the classroom app: notebooks/ served by Voila on http://127.0.0.1
+#   make bench   run benchmarks/run.py
+#   make clean   remove build/test artifacts and the install stamp (keeps .venv)
+#   make distclean   clean, and remove .venv too
+#
+# Works on a fresh Debian 12 machine with only python3: as root or via sudo, without stdin.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV = .venv
+PY = $(VENV)/bin/python
+PIP = $(PY) -m pip
+# Rewritten whenever pyproject.toml changes, so the install re-runs.
+STAMP = $(VENV)/.lossviz-installed.stamp
+TORCH_SPEC = torch==2.13.0
+CHROMIUM = /usr/bin/chromium
+
+LAB_PORT ?= 8888
+VOILA_PORT ?= 8866
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# Only pass notebooks/ to pytest once it exists (pytest errors on a missing path).
+NOTEBOOK_DIRS := $(wildcard notebooks)
+
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+export PIP_NO_INPUT = 1
+export DEBIAN_FRONTEND = noninteractive
+
+.PHONY: venv browser-deps test lab voila bench clean distclean
+
+venv: $(STAMP)
+
+$(PY):
+	@echo ">>> creating $(VENV) with $$($(PYTHON) --version)"
+	@if ! $(PYTHON) -m venv $(VENV); then \
+	  echo ">>> '$(PYTHON) -m venv' failed; trying to install Debian's python3-venv"; \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
+	  else echo "!!! not root and no sudo: install python3-venv yourself"; exit 1; fi; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e ".[dev]"
+	@if $(PY) -c 'import torch' 2>/dev/null; then \
+	  echo ">>> torch $$($(PY) -c 'import torch; print(torch.__version__)') already installed"; \
+	elif $(PIP) install "$(TORCH_SPEC)"; then \
+	  echo ">>> installed $(TORCH_SPEC)"; \
+	else \
+	  echo "!!! could not install $(TORCH_SPEC): the PyTorch parity tests will be skipped"; \
+	fi
+	@touch $@
+
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo ">>> browser: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null; then \
+	    echo "!!! $(CHROMIUM) is missing and cannot be installed here (need root or sudo, and apt-get)."; \
+	    echo "!!! Browser tests will be skipped (under CI=true they fail instead)."; \
+	  else \
+	    echo ">>> installing chromium + chromium-driver with apt-get"; \
+	    if $$SUDO apt-get -o DPkg::Lock::Timeout=300 update \
+	       && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+	            install -y chromium chromium-driver; then \
+	      echo ">>> browser: $$($(CHROMIUM) --version)"; \
+	    else \
+	      echo "!!! apt-get could not install chromium: browser tests will be skipped (under CI=true they fail)."; \
+	    fi; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser-deps
+	MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOK_DIRS)
+
+lab: $(STAMP)
+	@test -d notebooks || { echo "!!! notebooks/ does not exist yet"; exit 1; }
+	@echo ">>> Starting JupyterLab. Open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL it prints below (Ctrl-C to stop)."
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+
+voila: $(STAMP)
+	@test -d notebooks || { echo "!!! notebooks/ does not exist yet"; exit 1; }
+	@echo ">>> Starting Voila. Open http://127.0.0.1:$(VOILA_PORT)/ and pick a notebook (Ctrl-C to stop)."
+	$(VENV)/bin/voila notebooks --no-browser --Voila.ip=127.0.0.1 --port=$(VOILA_PORT)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build dist .pytest_cache .hypothesis test-artifacts $(STAMP)
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' -o -name .ipynb_checkpoints \) \
+	  -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
