@@ -5,12 +5,24 @@ The public API, re-exported from small private modules:
 * the engine (:mod:`lossviz.net`): layers, ``NetChain``, ``NetGraph``,
   ``NetPort``, encoders and decoders, ``NetInitialize``, ``NetExtract``,
   ``NetTake``, ``load``;
+* the loss catalogue (:mod:`lossviz.losses`): every loss layer, and the
+  registry ``lossviz.losses.get/register/names``;
+* training (:mod:`lossviz.train`): ``NetTrain``, ``Scaled``, ``Automatic``,
+  ``loss_and_gradient``;
 * errors (:mod:`lossviz.errors`).
+
+matplotlib and ipywidgets are imported only when a plot or panel is used.
 """
-from . import errors
+from . import errors, losses
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _losses_all
 from .net import *  # noqa: F401,F403
 from .net import __all__ as _net_all
 from .net.serialize import load
+from .train import Automatic, NetTrain, NetTrainResults, Scaled, loss_and_gradient
 
 __version__ = "0.1.0"
-__all__ = list(_net_all) + ["load", "errors"]
+
+_LOSS_CLASSES = [n for n in _losses_all if n.endswith("Layer")]
+__all__ = (list(_net_all) + _LOSS_CLASSES
+           + ["NetTrain", "NetTrainResults", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors"])

@@ -26,7 +26,8 @@ def _as_array(data, t: PortType, port: str):
             f"{t.describe()} or a batch of them"
         )
     if t.kind == "Integer":
-        if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
+        if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))
+                                      or np.any(np.abs(arr) >= 2.0**63)):  # beyond int64
             raise DataError(f"port {port!r}: expected integers (class indices), got {_short(data)}")
         return arr.astype(np.int64, copy=False)
     return arr.astype(float, copy=False)
@@ -37,13 +38,12 @@ def _short(x):
     return text if len(text) < 70 else text[:67] + "..."
 
 
-def _check_dims(arr_shape, dims, port):
+def _check_dims(arr_shape, dims, port, batch_shape=None):
     for got, want in zip(arr_shape, dims):
         if isinstance(want, int) and got != want:
-            raise ShapeError(
-                f"port {port!r}: got data of shape {tuple(arr_shape)}, expected "
-                f"{describe_shape(dims)}"
-            )
+            what = (f"data of shape {tuple(arr_shape)}" if batch_shape is None else
+                    f"a batch of shape {tuple(batch_shape)} (examples of shape {tuple(arr_shape)})")
+            raise ShapeError(f"port {port!r}: got {what}, expected {describe_shape(dims)}")
 
 
 def to_batch(t: PortType, data, port: str):
@@ -73,7 +73,7 @@ def to_batch(t: PortType, data, port: str):
         _check_dims(arr.shape, t.dims, port)
         return [arr], False
     if arr.ndim == rank + 1:
-        _check_dims(arr.shape[1:], t.dims, port)
+        _check_dims(arr.shape[1:], t.dims, port, batch_shape=arr.shape)
         return list(arr), True
     raise ShapeError(
         f"port {port!r}: got data of shape {arr.shape}, expected {t.describe()} "

@@ -108,8 +108,11 @@ class NetGraph(Layer):
         in_edges = dict(in_edges)
         for name, layer in layers.items():
             for port in layer.inputs:
-                in_edges.setdefault((name, port), (GRAPH, port))
+                # an optional input (a loss's "Weight") is a graph port only when connected to one
+                if port not in layer.optional_inputs:
+                    in_edges.setdefault((name, port), (GRAPH, port))
         fed = {src for src in in_edges.values()}
+        explicit = set(out_map)
         out_map = dict(out_map)
         used_outputs = set(out_map.values()) | fed
         for name, layer in layers.items() if auto_outputs else ():
@@ -117,9 +120,11 @@ class NetGraph(Layer):
                 if (name, port) not in used_outputs:
                     if port in out_map:
                         other = out_map[port]
+                        clash = (f"graph output {port!r} is fed by layer {other[0]!r} and layer {name!r} "
+                                 f"leaves its output {port!r} unconnected" if port in explicit else
+                                 f"layers {other[0]!r} and {name!r} both leave an output {port!r} unconnected")
                         raise GraphError(
-                            f"layers {other[0]!r} and {name!r} both leave an output {port!r} unconnected; "
-                            f"connect them to graph ports with distinct names, e.g. "
+                            f"{clash}; connect them to graph ports with distinct names, e.g. "
                             f"({name!r}, NetPort({port + '2'!r}))"
                         )
                     out_map[port] = (name, port)
@@ -160,18 +165,19 @@ class NetGraph(Layer):
             for (node, port), (snode, sport) in self._in_edges.items():
                 dst = self.layers[node]
                 where = f"connection {_end_name(snode, sport, True)} -> {_end_name(node, port, False)}"
+                # unify(expected, got): the destination expects its type and gets the source's
                 if snode == GRAPH:
-                    t = unify(self.inputs[sport], dst.inputs[port], where=where)
+                    t = unify(dst.inputs[port], self.inputs[sport], where=where)
                     self.inputs[sport] = t
                 else:
                     src = self.layers[snode]
-                    t = unify(src.outputs[sport], dst.inputs[port], where=where)
+                    t = unify(dst.inputs[port], src.outputs[sport], where=where)
                     self.layers[snode] = src.refine(outs={sport: _bare(t, src.outputs[sport])}, name=snode)
                 self.layers[node] = self.layers[node].refine(ins={port: t}, name=node)
             for gport, (node, port) in self._out_map.items():
                 src = self.layers[node]
                 where = f"connection {_end_name(node, port, True)} -> NetPort({gport!r})"
-                t = unify(src.outputs[port], self.outputs[gport], where=where)
+                t = unify(self.outputs[gport], src.outputs[port], where=where)
                 self.outputs[gport] = t
                 self.layers[node] = src.refine(outs={port: t}, name=node)
             after = (self.inputs, self.outputs, {n: (l.inputs, l.outputs) for n, l in self.layers.items()})
@@ -197,7 +203,9 @@ class NetGraph(Layer):
         return all(l.initialized for l in self.layers.values())
 
     def param_shapes(self):
-        return {n: l.param_shapes() for n, l in self.layers.items() if _has_params(l)}
+        # each layer's shapes once: asking _has_params first would double the work per nesting level
+        shapes = {n: l.param_shapes() for n, l in self.layers.items()}
+        return {n: s for n, s in shapes.items() if s}
 
     @property
     def parameter_count(self):
@@ -224,7 +232,7 @@ class NetGraph(Layer):
             layer = self.layers[name]
             ins = {}
             for port in layer.inputs:
-                v = values.get(self._in_edges[(name, port)])
+                v = values.get(self._in_edges.get((name, port)))
                 if v is not None:
                     ins[port] = v
             outs = layer.apply(params.get(name, {}), ins)
@@ -252,17 +260,13 @@ class NetGraph(Layer):
         return layer.producer(p) if isinstance(layer, NetGraph) else layer
 
     def source_of(self, node, port):
-        """What feeds input ``port`` of layer ``node``: ``(layer name, port)`` or ``("", graph port)``."""
-        return self._in_edges[(node, port)]
+        """What feeds input ``port`` of layer ``node``: ``(layer name, port)``, ``("", graph port)``,
+        or None for an optional input left unconnected."""
+        return self._in_edges.get((node, port))
 
     def output_source(self, port):
         """``(layer name, port)`` that graph output ``port`` comes from."""
         return self._out_map[port]
-
-    def __getitem__(self, key):
-        from .ops import NetExtract
-
-        return NetExtract(self, key)
 
     def __len__(self):
         return len(self.layers)

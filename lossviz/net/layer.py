@@ -135,9 +135,9 @@ class Layer:
 
     def initialize(self, rng, *, force: bool = False, name: str | None = None):
         """A copy with parameters drawn from ``rng`` (kept if present, unless ``force``)."""
-        if self.initialized and not force:
-            return self
         shapes = self.param_shapes()
+        if not shapes or (self.initialized and not force):
+            return self
         if any(s is None for s in shapes.values()):
             from ..errors import ShapeError
 
@@ -207,6 +207,12 @@ class Layer:
             data = match_port_kwargs(tuple(self.inputs), port_data, owner=type(self).__name__)
         return evaluate(self, data, prop)
 
+    def __getitem__(self, key):
+        """Part syntax: ``net["name"]``, ``net["a", "b"]``, ``layer["Weights"]`` (see NetExtract)."""
+        from .ops import NetExtract
+
+        return NetExtract(self, key)
+
     def save(self, path):
         """Write this net to ``path`` (``.npz``: arrays, plus its structure as JSON)."""
         from .serialize import save
@@ -218,6 +224,8 @@ class Layer:
             return NotImplemented
         if self.config() != other.config() or self.inputs != other.inputs or self.outputs != other.outputs:
             return False
+        if getattr(self, "function", None) != getattr(other, "function", None):
+            return False  # config() shows Python functions by name only: compare the functions themselves
         if (self.params is None) != (other.params is None):
             return False
         if self.params is None:

@@ -87,6 +87,8 @@ class LinearLayer(Layer):
     def config(self):
         if self.n is None:
             return {"n": None}
+        if self.n == ():
+            return {"n": "Real"}
         return {"n": self.n[0] if len(self.n) == 1 else list(self.n)}
 
 

@@ -45,14 +45,14 @@ def NetExtract(net, *path):
         if key in net.layers:
             return NetExtract(net.layers[key], *rest)
         raise PortError(f"no layer named {key!r}; the layers are {', '.join(map(repr, names))}")
+    inner = getattr(net, "net", None)
+    if key == "Net" and inner is not None:
+        return NetExtract(inner, *rest)
     shapes = net.param_shapes()
     if key in shapes and not rest:
         if net.params is None or key not in net.params:
             raise PortError(f"{type(net).__name__}: parameter {key!r} is not initialized")
         return np.array(net.params[key])
-    inner = getattr(net, "net", None)
-    if key == "Net" and inner is not None:
-        return NetExtract(inner, *rest)
     raise PortError(
         f"{type(net).__name__} has no part {key!r}; its parameters are {', '.join(map(repr, shapes)) or 'none'}"
     )
@@ -83,9 +83,9 @@ def NetTake(net, ports):
             continue
         keep.add(node)
         for port in net.layers[node].inputs:
-            src = net.source_of(node, port)[0]
-            if src != GRAPH:
-                stack.append(src)
+            src = net.source_of(node, port)
+            if src is not None and src[0] != GRAPH:
+                stack.append(src[0])
     layers = {n: l for n, l in net.layers.items() if n in keep}
     in_edges = {k: v for k, v in net._in_edges.items() if k[0] in keep}
     out_map = {p: net.output_source(p) for p in outputs}

@@ -72,9 +72,9 @@ def _layer_json(layer, arrays, path):
     for k, v in cfg.items():
         if isinstance(v, str) and v.startswith("<function"):
             raise NetTypeError(
-                f"cannot save {type(layer).__name__} at {path or 'the top'}: it holds a Python function "
-                f"{v[1:-1]}; only named functions can be saved (use NetTake/NetExtract to save the part "
-                f"without it)"
+                f"cannot save {type(layer).__name__} at {path or 'the top'}: it holds a Python {v[1:-1]}; "
+                f"only functions given by name (such as \"Tanh\") can be saved (use NetTake/NetExtract "
+                f"to save the part without it)"
             )
     doc["config"] = cfg
     if isinstance(layer, NetPairEmbeddingOperator):
@@ -169,7 +169,7 @@ def load(path):
         raise _bad(path, "it has no lossviz structure record")
     try:
         doc = json.loads(arrays.pop(_KEY).tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise _bad(path, f"its structure record is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _bad(path, "wrong format tag")
@@ -177,5 +177,5 @@ def load(path):
         raise _bad(path, f"version {doc.get('version')!r}, this lossviz reads version {VERSION}")
     try:
         return _read_layer(doc["net"], arrays, _classes(), "")
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         raise _bad(path, str(e)) from None

@@ -1,12 +1,13 @@
 """Training: NetTrain, the LossFunction specification, optimizers, events, results."""
 from .events import StopTraining, TrainingEvent
+from .gradient import loss_and_gradient
 from .nettrain import NetTrain, TrainingDivergedWarning
 from .optimizers import ADAM, RMSProp, SGD, SignSGD
 from .results import NetTrainResults
 from .spec import Automatic, LossSpecification, LossTerm, Scaled, resolve_loss
 
 __all__ = [
-    "NetTrain", "Automatic", "Scaled", "resolve_loss", "LossSpecification", "LossTerm",
+    "NetTrain", "loss_and_gradient", "Automatic", "Scaled", "resolve_loss", "LossSpecification", "LossTerm",
     "NetTrainResults", "TrainingEvent", "StopTraining", "TrainingDivergedWarning",
     "ADAM", "SGD", "RMSProp", "SignSGD",
 ]

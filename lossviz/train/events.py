@@ -3,7 +3,8 @@
 A callback is any function ``f(event)``; returning ``"StopTraining"`` (or
 raising :class:`StopTraining`) ends training after the current batch, and
 the net trained so far is returned. Panels, plots and progress bars are
-callbacks: NetTrain never imports them.
+callbacks: NetTrain never imports them. A callback with the attribute
+``wants_batches = False`` gets only the "start", "round" and "end" events.
 """
 from __future__ import annotations
 

@@ -8,8 +8,10 @@ class ProgressBar:
     """A NetTrain callback showing round, loss and examples/s with tqdm.
 
     Updated once per round (and at most every 0.1 s) so it costs nothing
-    measurable per batch.
+    measurable per batch: it asks NetTrain for no batch events.
     """
+
+    wants_batches = False
 
     def __init__(self, **tqdm_kwargs):
         self.tqdm_kwargs = tqdm_kwargs

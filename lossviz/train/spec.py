@@ -343,10 +343,26 @@ def resolve_loss(net, loss_function=Automatic, data=None) -> LossSpecification:
     if not isinstance(net, Layer):
         raise NetTypeError(f"NetTrain: expected a net, got {type(net).__name__}")
     terms = _resolve(net, loss_function, dict(data or {}), "loss_function")
-    seen = {}
+    return LossSpecification(tuple(_distinct_names(terms)))
+
+
+def _distinct_names(terms):
+    """Several losses on one port (theanets' add_loss) report as "Port/LossName"."""
+    from dataclasses import replace
+
+    counts = {}
     for t in terms:
         for n in t.names:
+            counts[n] = counts.get(n, 0) + 1
+    out, seen = [], set()
+    for t in terms:
+        if any(counts[n] > 1 for n in t.names):
+            if t.loss is None:
+                raise SpecError(f"loss_function: the port {t.port!r} is given twice as a loss")
+            t = replace(t, names=tuple(f"{n}/{type(t.loss).__name__}" for n in t.names))
+        for n in t.names:
             if n in seen:
-                raise SpecError(f"loss_function: the loss on {t.port!r} is given twice")
-            seen[n] = t
-    return LossSpecification(tuple(terms))
+                raise SpecError(f"loss_function: the same loss {type(t.loss).__name__} on {t.port!r} is given twice")
+            seen.add(n)
+        out.append(t)
+    return out

@@ -1,0 +1,92 @@
+"""The loss catalogue: loss layers, and the registry that names them.
+
+Each loss is a :class:`LossLayer` (ports "Input", usually "Target", an
+optional "Weight"; output "Loss", one number per example). The shared
+conventions (shapes, threading and mean over extra dimensions, weights) are
+described in :mod:`lossviz.losses.base`; each class's docstring gives its
+formula, ports, options and whose convention it follows.
+
+>>> from lossviz.losses import MeanAbsoluteLossLayer, get, names
+>>> MeanAbsoluteLossLayer()({"Input": [1, 2, 3], "Target": [1, 2, 4]})    # 1/3
+>>> get("huber", rho=2.0)
+>>> names()
+"""
+# Import order is registration order, the order names() and catalogue() list.
+from .base import LossLayer
+from .registry import LossInfo, catalogue, get, info, names, register
+from .regression import (  # isort: skip
+    HuberLossLayer,
+    L2LossLayer,
+    LogCoshLossLayer,
+    MeanAbsoluteLossLayer,
+    MeanSquaredLossLayer,
+    SmoothL1LossLayer,
+)
+from .classification import (  # isort: skip
+    BinaryFocalLossLayer,
+    CategoricalFocalLossLayer,
+    CrossEntropyLossLayer,
+    HingeLossLayer,
+    LogisticLossLayer,
+    MulticlassHingeLossLayer,
+    SigmoidBinaryCrossEntropyLossLayer,
+    SoftmaxCrossEntropyLossLayer,
+    SquaredHingeLossLayer,
+)
+from .probabilistic import (  # isort: skip
+    GaussianLogLikelihoodLossLayer,
+    KLDivLossLayer,
+    KullbackLeiblerLossLayer,
+    MaximumMeanDiscrepancyLossLayer,
+    PoissonNLLLossLayer,
+)
+from .embedding import (  # isort: skip
+    ContrastiveLossLayer,
+    CosineEmbeddingLossLayer,
+    MarginRankingLossLayer,
+    TripletLossLayer,
+)
+from .sequence import CTCLossLayer  # isort: skip
+from .custom import FunctionLossLayer  # isort: skip
+
+__all__ = [
+    "LossLayer",
+    "FunctionLossLayer",
+    "LossInfo",
+    "get",
+    "register",
+    "names",
+    "info",
+    "catalogue",
+    # Wolfram
+    "MeanSquaredLossLayer",
+    "MeanAbsoluteLossLayer",
+    "CrossEntropyLossLayer",
+    "ContrastiveLossLayer",
+    # regression
+    "L2LossLayer",
+    "HuberLossLayer",
+    "SmoothL1LossLayer",
+    "LogCoshLossLayer",
+    # classification
+    "SoftmaxCrossEntropyLossLayer",
+    "SigmoidBinaryCrossEntropyLossLayer",
+    "HingeLossLayer",
+    "SquaredHingeLossLayer",
+    "LogisticLossLayer",
+    "MulticlassHingeLossLayer",
+    "BinaryFocalLossLayer",
+    "CategoricalFocalLossLayer",
+    # probabilistic
+    "KLDivLossLayer",
+    "KullbackLeiblerLossLayer",
+    "PoissonNLLLossLayer",
+    "GaussianLogLikelihoodLossLayer",
+    "MaximumMeanDiscrepancyLossLayer",
+    # embedding
+    "TripletLossLayer",
+    "CosineEmbeddingLossLayer",
+    "MarginRankingLossLayer",
+    # sequence
+    "CTCLossLayer",
+]

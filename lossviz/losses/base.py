@@ -1,0 +1,435 @@
+"""The loss layer: ports, shape inference, validation, weights and reduction, written once.
+
+Every loss in lossviz is a :class:`LossLayer`: a parameter-free
+:class:`~lossviz.net.layer.Layer` with ``is_loss = True`` whose output port
+"Loss" carries one real number per example.
+
+Ports
+-----
+``"Input"``
+    the prediction (the output of the net being trained).
+``"Target"``
+    what the prediction should have been; losses without one (the triplet
+    loss, a custom "step" loss) leave it out and ``has_target`` is False.
+other inputs
+    a few losses read more (``"Variance"``, ``"Input2"``, ``"Positive"``...).
+``"Weight"`` (optional)
+    one weight per example, shape ``(batch,)``, or weights shaped like the
+    elementwise loss (see below). Declared as one real number per example
+    unless given as ``weight=shape``.
+``"Loss"``
+    the output: one real number per example.
+
+Port shapes are keyword arguments (``input=3``, ``target=NetEncoder(...)``),
+parsed by :func:`lossviz.net.ports.port_type`; each loss infers the shapes it
+can from the others (the Target of an elementwise loss is shaped like its
+Input, an index Target is the Input without its class axis, ...).
+
+Reduction
+---------
+A loss first computes an *elementwise loss* ``l`` of shape ``(batch, *e)``,
+where ``e`` is the loss's elementwise shape: the Input's shape for elementwise
+losses (MSE, BCE...), the Input's shape without the class axis for losses over
+class vectors, ``()`` for losses defined per example (triplet, CTC, MMD). The
+loss of example ``b`` is the mean of ``l_b`` over ``e``: the layer "threads
+over any extra tensor dimensions and returns the mean" (Wolfram's
+CrossEntropyLossLayer page; Gluon's losses average over the non-batch axes too).
+
+Weights
+-------
+Weights multiply, as Gluon's ``sample_weight`` does:
+
+* per-example weights ``w`` of shape ``(batch,)``: ``loss_b = w_b * mean(l_b)``;
+* elementwise weights of shape ``(batch, *e)`` (or of that rank and
+  broadcastable to it, like Gluon's ``(batch, 1)``): ``loss_b = mean(w_b * l_b)``.
+
+So weights of 1 are no weights, and a per-example weight gives the same loss as
+that weight repeated over the elements. theanets' weighted loss
+``sum(w l) / sum(w)`` (its "weighted targets") is this loss divided by
+``mean(w_b)``. Weights must be non-negative.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import Box, getval
+
+from ..errors import DataError, ParameterError, PortError, ShapeError, describe_shape
+from ..net.layer import Layer
+from ..net.ports import PortType, unify, with_dims
+
+__all__ = [
+    "LossLayer",
+    "class_count",
+    "check_in_range",
+    "check_in_set",
+    "check_distributions",
+    "class_indices",
+    "number_option",
+    "choice_option",
+    "bool_option",
+    "class_weights_option",
+]
+
+_SCALAR = PortType(())
+
+
+class LossLayer(Layer):
+    """Base class of the loss layers (see the module docstring for the shared conventions).
+
+    Subclasses set ``input_names`` (when they have more or fewer ports than
+    Input, Target, Weight), ``options`` (the attribute names :meth:`config`
+    returns) and implement :meth:`elementwise`. They may override the
+    shape hooks :meth:`port_dims`, :meth:`input_dims_from`,
+    :meth:`elementwise_dims`, :meth:`port_kind`, and the value checks
+    :meth:`check`.
+    """
+
+    input_names = ("Input", "Target", "Weight")
+    output_names = ("Loss",)
+    optional_inputs = ("Weight",)
+    is_loss = True
+    #: True when the loss has a "Target" port (set from ``input_names``)
+    has_target = True
+    #: attribute names of the layer's options, returned by :meth:`config`
+    options: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.has_target = "Target" in cls.input_names
+
+    def __init__(self, **ports):
+        known = {n.lower() for n in self.input_names + self.output_names}
+        for key in ports:
+            if key.lower() not in known:
+                raise ParameterError(self._unknown_keyword(key))
+        super().__init__(**ports)
+
+    def _unknown_keyword(self, key):
+        options = self.option_names()
+        ports = [n.lower() for n in self.input_names + self.output_names]
+        close = difflib.get_close_matches(key, options + ports, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        opts = ", ".join(options) if options else "none"
+        return (
+            f"{type(self).__name__}: unknown option or port {key!r}{hint}; its options are {opts} "
+            f"and its ports are {', '.join(ports)}"
+        )
+
+    @classmethod
+    def option_names(cls) -> list:
+        """The keyword options of the constructor (not the port shapes)."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return [p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    def config(self) -> dict:
+        return {k: _jsonable(getattr(self, k)) for k in self.options}
+
+    # ------------------------------------------------------------ shape hooks
+    def port_dims(self, port: str, input_dims: tuple):
+        """Per-example dims that ``port`` must have given the Input's dims (None: no constraint).
+
+        Default: shaped like the Input.
+        """
+        return input_dims
+
+    def input_dims_from(self, port: str, t: PortType):
+        """The Input dims implied by ``port`` having type ``t`` (None: nothing implied).
+
+        Default: the port's dims. ``t`` is known to have dims; its NetEncoder
+        may tell more (the number of classes, see :func:`class_count`).
+        """
+        return t.dims
+
+    def elementwise_dims(self, input_dims: tuple):
+        """The elementwise loss's per-example dims given the Input's (default: the same; None: unknown)."""
+        return input_dims
+
+    def port_kind(self, port: str):
+        """The kind ("Integer", "Boolean", "Real") ``port`` holds, or None to keep the declared one."""
+        return None
+
+    # ------------------------------------------------------------ shape inference
+    def _tied_ports(self):
+        return [n for n in self.input_names if n not in ("Input", "Weight")]
+
+    def _narrow(self, port, t: PortType, dims, because):
+        try:
+            u = unify(PortType(t.dims), PortType(tuple(dims)), where=port)
+        except ShapeError:
+            raise ShapeError(
+                f"{type(self).__name__}: port {port!r} is {t.describe()}, but {because} needs "
+                f"{describe_shape(dims)}"
+            ) from None
+        return with_dims(t, u.dims)
+
+    def _propagate(self, ins, outs):
+        ins, outs = dict(ins), dict(outs)
+        for port in self._tied_ports():
+            kind = self.port_kind(port)
+            if kind is not None and ins[port].coder is None and ins[port].kind != kind:
+                ins[port] = PortType(ins[port].dims, kind)
+            x = ins["Input"]
+            if x.dims is not None and (want := self.port_dims(port, x.dims)) is not None:
+                ins[port] = self._narrow(port, ins[port], want, f"port 'Input' ({x.describe()})")
+            t = ins[port]
+            if t.dims is not None and (want := self.input_dims_from(port, t)) is not None:
+                ins["Input"] = self._narrow("Input", ins["Input"], want, f"port {port!r} ({t.describe()})")
+        weight = ins["Weight"]
+        if weight.dims is None:
+            ins["Weight"] = _SCALAR
+        elif weight.dims and ins["Input"].dims is not None:
+            elem = self.elementwise_dims(ins["Input"].dims)
+            if elem is not None:
+                ins["Weight"] = self._narrow("Weight", weight, elem, "the elementwise loss")
+        outs["Loss"] = unify(outs["Loss"], _SCALAR, where=f"{type(self).__name__}, port 'Loss'")
+        return ins, outs
+
+    # ------------------------------------------------------------ evaluation
+    def apply(self, params, inputs):
+        """``{"Loss": (batch,)}`` from batched inputs (see the module docstring)."""
+        data = self._read(inputs)
+        loss = self.elementwise(data)
+        return {"Loss": self._reduce(loss, data.get("Weight"), self.mask(data))}
+
+    def elementwise(self, data: dict):  # pragma: no cover - abstract
+        """The elementwise loss, shape ``(batch, *e)``, from validated batched inputs."""
+        raise NotImplementedError
+
+    def mask(self, data: dict):
+        """Which elements count in the mean (None: all); e.g. not those equal to ``ignore_index``."""
+        return None
+
+    def check(self, data: dict):
+        """Check the values of the batched inputs (their shapes are checked already).
+
+        Raises a lossviz error for unusable values; may replace entries of
+        ``data`` by converted arrays (class indices as ints, say).
+        """
+
+    def _read(self, inputs):
+        name = type(self).__name__
+        for port in self.input_names:
+            if port not in inputs and port not in self.optional_inputs:
+                raise PortError(f"{name}: missing data for port {port!r}; its input ports are "
+                                f"{', '.join(map(repr, self.input_names))}")
+        data = {}
+        for port, value in inputs.items():
+            if port not in self.inputs:
+                raise PortError(f"{name}: no input port {port!r}; its input ports are "
+                                f"{', '.join(map(repr, self.input_names))}")
+            value = value if isinstance(value, (np.ndarray, Box)) else _numeric(name, port, value)
+            if getval(value).dtype.kind not in "iuf":
+                value = _numeric(name, port, getval(value))
+            if anp.ndim(value) == 0:
+                raise ShapeError(f"{name}: port {port!r} got a scalar; apply() takes a batch "
+                                 f"(a leading batch dimension)")
+            data[port] = value
+        sizes = {port: anp.shape(v)[0] for port, v in data.items()}
+        if len(set(sizes.values())) > 1:
+            detail = ", ".join(f"{p!r}: {k}" for p, k in sizes.items())
+            raise ShapeError(f"{name}: ports got batches of different lengths ({detail})")
+        for port, value in data.items():
+            if port != "Weight":  # per-example or elementwise: _reduce checks it against the loss
+                _check_declared(name, port, self.inputs[port], anp.shape(value)[1:])
+        x_dims = anp.shape(data["Input"])[1:]
+        if 0 in x_dims:
+            raise ShapeError(f"{name}: port 'Input' got examples of shape {x_dims}, which have no elements")
+        for port in self._tied_ports():
+            if port in data:
+                want = self.port_dims(port, x_dims)
+                got = anp.shape(data[port])[1:]
+                if want is not None and not _fits(got, want):
+                    raise ShapeError(
+                        f"{name}: port {port!r} got data of shape {got} per example, but port 'Input' "
+                        f"(shape {x_dims} per example) needs {describe_shape(want)}"
+                    )
+        self.check(data)
+        return data
+
+    def _reduce(self, loss, weight, mask):
+        name = type(self).__name__
+        if getval(loss).dtype == bool:
+            loss = getval(loss).astype(float)
+        shape = anp.shape(loss)
+        axes = tuple(range(1, len(shape)))
+        per_example = None
+        if weight is not None:
+            wshape = anp.shape(weight)
+            if np.any(getval(weight) < 0):
+                raise DataError(f"{name}: port 'Weight' must hold non-negative weights, got "
+                                f"{float(np.min(getval(weight)))!r}")
+            if len(wshape) == 1:
+                per_example = weight
+            elif len(wshape) == len(shape) and _broadcastable(wshape, shape):
+                loss = loss * weight
+            else:
+                raise ShapeError(
+                    f"{name}: port 'Weight' got weights of shape {wshape}; expected one weight per "
+                    f"example, shape ({shape[0]},), or weights shaped like the elementwise loss, {shape}"
+                )
+        if mask is not None:
+            out = anp.sum(loss, axis=axes) / np.maximum(np.sum(mask, axis=axes), 1)
+        elif axes:
+            out = anp.mean(loss, axis=axes)
+        else:
+            out = loss
+        return out if per_example is None else out * per_example
+
+
+# ------------------------------------------------------------------ shapes
+def _fits(shape, dims) -> bool:
+    return len(shape) == len(dims) and all(not isinstance(d, int) or d == s for s, d in zip(shape, dims))
+
+
+def _check_declared(name, port, t: PortType, shape):
+    if t.dims is not None and not _fits(shape, t.dims):
+        raise ShapeError(
+            f"{name}: port {port!r} got data of shape {shape} per example, expected {t.describe()}"
+        )
+
+
+def _broadcastable(small, big) -> bool:
+    return all(s in (1, b) for s, b in zip(small, big))
+
+
+def _numeric(name, port, value):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{name}: port {port!r} cannot read numbers from {_short(value)}") from None
+    return arr
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _jsonable(value):
+    if callable(value):  # the engine's convention: save() refuses a layer holding a function
+        return f"<function {getattr(value, '__name__', repr(value))}>"
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def class_count(t: PortType):
+    """Number of classes a port's NetEncoder implies ("Class"/"Characters" with index output), else None."""
+    coder = t.coder
+    if coder is not None and getattr(coder, "output", None) == "Index" and coder.type in ("Class", "Characters"):
+        return len(coder.labels)
+    return None
+
+
+# ------------------------------------------------------------------ value checks
+def _first_bad(values, bad):
+    return np.asarray(values)[bad].flat[0].item()
+
+
+def check_in_range(layer, port, value, low, high, what):
+    """DataError unless every entry lies in ``[low, high]`` (NaN passes: it is a result, not an input error)."""
+    v = np.asarray(getval(value))
+    bad = (v < low) | (v > high)
+    if np.any(bad):
+        raise DataError(f"{type(layer).__name__}: port {port!r} must hold {what}, got {_first_bad(v, bad)!r}")
+
+
+def check_in_set(layer, port, value, allowed, what):
+    """DataError unless every entry is one of ``allowed``."""
+    v = np.asarray(getval(value))
+    bad = ~np.isin(v, allowed) & ~np.isnan(v)
+    if np.any(bad):
+        raise DataError(f"{type(layer).__name__}: port {port!r} must hold {what}, got {_first_bad(v, bad)!r}")
+
+
+def check_distributions(layer, port, value, axis=-1, tol=1e-5):
+    """DataError unless the vectors along ``axis`` are probability distributions (entries in [0, 1], sum 1)."""
+    check_in_range(layer, port, value, 0.0, 1.0, "probabilities (between 0 and 1)")
+    total = np.sum(np.asarray(getval(value)), axis=axis)
+    bad = np.abs(total - 1.0) > tol
+    if np.any(bad):
+        raise DataError(
+            f"{type(layer).__name__}: port {port!r} must hold probability vectors that sum to 1, "
+            f"got one that sums to {_first_bad(total, bad)!r}"
+        )
+
+
+def class_indices(layer, port, value, n, ignore_index=None):
+    """The 0-based class indices in ``value`` as an int array; DataError unless each is in 0 .. n-1.
+
+    Entries equal to ``ignore_index`` are allowed and returned unchanged.
+    """
+    v = np.asarray(getval(value))
+    name = type(layer).__name__
+    if v.dtype.kind == "f":
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if np.any(bad):
+            raise DataError(f"{name}: port {port!r} must hold integer class indices, got {_first_bad(v, bad)!r}")
+    bad = (v < 0) | (v >= n)
+    if ignore_index is not None:
+        bad &= v != ignore_index
+    if np.any(bad):
+        raise DataError(
+            f"{name}: port {port!r} must hold class indices 0 .. {n - 1} (0-based) for {n} classes, "
+            f"got {_first_bad(v, bad)!r}"
+        )
+    return v.astype(np.int64)
+
+
+# ------------------------------------------------------------------ option checks
+def number_option(owner, name, value, *, low=None, high=None, open_low=False, allow_none=False):
+    """``float(value)``, or a ParameterError naming the option when it is not a number in range."""
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    ok = ok and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if open_low else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if open_low else '>='} {low}")
+        if high is not None:
+            bounds.append(f"<= {high}")
+        want = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+        raise ParameterError(f"{owner}: option {name!r} must be {want}{' or None' if allow_none else ''}, "
+                             f"got {value!r}")
+    return float(value)
+
+
+def choice_option(owner, name, value, choices):
+    """The entry of ``choices`` equal to ``value`` ignoring case, or a ParameterError listing them."""
+    if isinstance(value, str):
+        for choice in choices:
+            if choice.lower() == value.lower():
+                return choice
+    raise ParameterError(f"{owner}: option {name!r} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def bool_option(owner, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{owner}: option {name!r} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def class_weights_option(owner, name, value):
+    """None, or a tuple of non-negative floats (one weight per class)."""
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ParameterError(
+            f"{owner}: option {name!r} must be a list of non-negative numbers, one per class, got {value!r}"
+        )
+    return tuple(float(w) for w in arr)
