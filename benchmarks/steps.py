@@ -161,9 +161,11 @@ def make_engine(sizes, batch, working_precision="Real64", autograd=False, rounds
 
     It cycles through ``rounds_of`` batches made beforehand from the data NetTrain gets
     (the engine is measurably faster on one batch repeated: warm caches, the same values);
-    ``shuffle``: like NetTrain, a new permutation every round and batches gathered from it.
+    ``shuffle``: like NetTrain, a new permutation every round and batches gathered from it
+    (with NetTrain's own :func:`~lossviz.train.data.shuffled_batches`).
     """
     from lossviz import NetInitialize
+    from lossviz.train.data import shuffled_batches
     from lossviz.train.nettrain import AutogradStep, _read_data, select_step
     from lossviz.train.optimizers import ADAM
     from lossviz.train.spec import resolve_loss
@@ -180,16 +182,15 @@ def make_engine(sizes, batch, working_precision="Real64", autograd=False, rounds
     opt.start(engine.leaves)
     count = [0]
 
-    rng, order = np.random.default_rng(3), [perm]
+    rng, drawn = np.random.default_rng(3), [iter(())]
 
     def step():
         i = count[0] % rounds_of
         count[0] += 1
-        if shuffle:
+        if shuffle:  # NetTrain's batching: a permutation per round, rows gathered in blocks
             if i == 0:
-                order[0] = rng.permutation(len(X))
-            idx = order[0][i * batch:(i + 1) * batch]
-            b = {k: v[idx] for k, v in data.items()}
+                drawn[0] = shuffled_batches(data, rng.permutation(len(X)), batch)
+            b = next(drawn[0])
         else:
             b = batches[i]
         with np.errstate(all="ignore"):  # as NetTrain does
@@ -256,14 +257,14 @@ def make_nettrain_progress(sizes, batch):
 
     from lossviz.train.progress import ProgressBar
 
-    return make_nettrain(sizes, batch, progress=ProgressBar(file=open(os.devnull, "w")))
+    return make_nettrain(sizes, batch, "Real32", progress=ProgressBar(file=open(os.devnull, "w")))
 
 
 IMPLEMENTATIONS = {
     # key: (worker group, label, factory)
-    "nettrain64": ("lossviz", "lossviz NetTrain, float64 (default)", make_nettrain),
-    "nettrain32": ("lossviz", "lossviz NetTrain, Real32", make_nettrain32),
-    "nettrain_progress": ("lossviz", "lossviz NetTrain, float64, progress bar", make_nettrain_progress),
+    "nettrain64": ("lossviz", "lossviz NetTrain, Real64", make_nettrain),
+    "nettrain32": ("lossviz", "lossviz NetTrain, Real32 (the default)", make_nettrain32),
+    "nettrain_progress": ("lossviz", "lossviz NetTrain, Real32, progress bar", make_nettrain_progress),
     "engine64": ("lossviz", "lossviz bare step + ADAM, float64", make_engine),
     "engine64_shuffled": ("lossviz", "lossviz bare step + ADAM, float64, batches shuffled per round",
                           make_engine_shuffled),

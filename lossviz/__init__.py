@@ -9,6 +9,8 @@ The public API, re-exported from small private modules:
   registry ``lossviz.losses.get/register/names``;
 * training (:mod:`lossviz.train`): ``NetTrain``, ``Scaled``, ``Automatic``,
   ``loss_and_gradient``;
+* plots (:mod:`lossviz.plot`): ``loss_plot``, ``decision_surface``,
+  ``plot_decision_surface``;
 * errors (:mod:`lossviz.errors`).
 
 matplotlib and ipywidgets are imported only when a plot or panel is used.
@@ -19,10 +21,12 @@ from .losses import __all__ as _losses_all
 from .net import *  # noqa: F401,F403
 from .net import __all__ as _net_all
 from .net.serialize import load
+from .plot import decision_surface, loss_plot, plot_decision_surface
 from .train import Automatic, NetTrain, NetTrainResults, Scaled, loss_and_gradient
 
 __version__ = "0.1.0"
 
 _LOSS_CLASSES = [n for n in _losses_all if n.endswith("Layer")]
 __all__ = (list(_net_all) + _LOSS_CLASSES
-           + ["NetTrain", "NetTrainResults", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors"])
+           + ["NetTrain", "NetTrainResults", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors",
+              "loss_plot", "decision_surface", "plot_decision_surface"])

@@ -332,26 +332,60 @@ def _first_bad(values, bad):
     return np.asarray(values)[bad].flat[0].item()
 
 
+def _all_within(v, low, high) -> bool:
+    """True when every entry of ``v`` lies in ``[low, high]``; False when one does not or one is NaN.
+
+    Two reductions and no temporaries: valid data, the usual case, costs two reads.
+    """
+    return v.size == 0 or bool(np.min(v) >= low and np.max(v) <= high)
+
+
+def _all_in(v, allowed) -> bool:
+    """True when every entry of ``v`` equals one of ``allowed`` (a NaN never does).
+
+    One comparison per allowed value, counted: no mask over all of them.
+    """
+    return sum(np.count_nonzero(v == a) for a in set(allowed)) == v.size
+
+
+def _sums(v, axis):
+    """``np.sum(v, axis)`` up to rounding, by ``einsum``: four times faster along a short axis.
+
+    (Not a product with a vector of ones: a multi-threaded BLAS call on a busy machine can take 30x longer.)
+    """
+    return np.einsum("...i->...", np.moveaxis(v, axis, -1))
+
+
 def check_in_range(layer, port, value, low, high, what):
     """DataError unless every entry lies in ``[low, high]`` (NaN passes: it is a result, not an input error)."""
     v = np.asarray(getval(value))
+    if _all_within(v, low, high):
+        return
     bad = (v < low) | (v > high)
     if np.any(bad):
         raise DataError(f"{type(layer).__name__}: port {port!r} must hold {what}, got {_first_bad(v, bad)!r}")
 
 
 def check_in_set(layer, port, value, allowed, what):
-    """DataError unless every entry is one of ``allowed``."""
+    """DataError unless every entry is one of ``allowed`` (NaN passes)."""
     v = np.asarray(getval(value))
+    if _all_in(v, allowed):
+        return
     bad = ~np.isin(v, allowed) & ~np.isnan(v)
     if np.any(bad):
         raise DataError(f"{type(layer).__name__}: port {port!r} must hold {what}, got {_first_bad(v, bad)!r}")
 
 
 def check_distributions(layer, port, value, axis=-1, tol=1e-5):
-    """DataError unless the vectors along ``axis`` are probability distributions (entries in [0, 1], sum 1)."""
+    """DataError unless the vectors along ``axis`` are probability distributions (entries in [0, 1], sum 1).
+
+    NaN passes, as in :func:`check_in_range`.
+    """
     check_in_range(layer, port, value, 0.0, 1.0, "probabilities (between 0 and 1)")
-    total = np.sum(np.asarray(getval(value)), axis=axis)
+    v = np.asarray(getval(value))
+    if _all_within(_sums(v, axis), 1.0 - tol, 1.0 + tol):
+        return
+    total = np.sum(v, axis=axis)
     bad = np.abs(total - 1.0) > tol
     if np.any(bad):
         raise DataError(

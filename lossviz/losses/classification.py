@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
 from ..errors import ParameterError, ShapeError
 from .base import (
@@ -26,6 +27,7 @@ from .base import (
 )
 from .primitives import (
     binary_cross_entropy,
+    index_cross_entropy,
     log_softmax,
     probability_cross_entropy,
     sigmoid,
@@ -45,6 +47,7 @@ __all__ = [
     "BinaryFocalLossLayer",
     "CategoricalFocalLossLayer",
     "class_coefficients",
+    "index_coefficients",
     "hinge",
     "multiclass_hinge",
     "sigmoid_focal",
@@ -74,6 +77,24 @@ def class_coefficients(target, n, *, sparse=True, class_weights=None, label_smoo
     if sparse and ignore_index is not None:
         a = a * valid[..., None]
     return a
+
+
+def index_coefficients(target, class_weights=None, ignore_index=None):
+    """``(y, w)``: the class indices to read and their coefficients, for unsmoothed index targets.
+
+    ``target``: int class indices ``(...)``. ``w`` is 1, or ``class_weights[y]``
+    ``(...)``; positions whose index is ``ignore_index`` read class 0 with
+    coefficient 0. ``-w max(log p[..., y], -100)`` is then the cross-entropy with
+    the coefficients ``class_coefficients(target, n, class_weights=...,
+    ignore_index=...)``, without the one-hot array.
+    """
+    y, w = target, 1.0
+    if ignore_index is not None:
+        valid = target != ignore_index
+        y, w = np.where(valid, target, 0), valid.astype(float)
+    if class_weights is not None:
+        w = w * np.asarray(class_weights)[y]
+    return y, w
 
 
 def _class_axis(owner, dims, axis=-1):
@@ -244,6 +265,9 @@ class CrossEntropyLossLayer(_ClassLoss):
         p, t = data["Input"], data["Target"]
         if self.form == "Binary":
             return binary_cross_entropy(p, t)
+        # index targets read p at y only; a NaN or inf elsewhere makes the dense form NaN, so it keeps that form
+        if self.sparse and not self.label_smoothing and np.isfinite(np.sum(getval(p))):
+            return index_cross_entropy(p, *index_coefficients(t, self.class_weights, self.ignore_index))
         a = class_coefficients(t, anp.shape(p)[-1], sparse=self.sparse, class_weights=self.class_weights,
                                label_smoothing=self.label_smoothing, ignore_index=self.ignore_index)
         return probability_cross_entropy(p, a)

@@ -5,7 +5,8 @@ autograd traces every numpy call it differentiates, at about 10 us a call (see
 therefore single primitives whose vector-Jacobian products (VJPs) are written
 out, one ``defvjp`` line per argument: the squared, absolute and Huber errors,
 the cross-entropy of probabilities (index or distribution targets, as
-coefficients ``a``), PyTorch's binary cross-entropy, the softmax cross-entropy
+coefficients ``a``; index targets also read directly, without a one-hot
+``a``), PyTorch's binary cross-entropy, the softmax cross-entropy
 and the sigmoid binary cross-entropy from logits, plus ``log_softmax``,
 ``sigmoid`` and the clamped ``log`` the other losses are built from. They are
 elementwise (or reduce only the class axis); the loss layers do the reduction
@@ -38,6 +39,8 @@ __all__ = [
     "huber",
     "clamped_log",
     "probability_cross_entropy",
+    "index_cross_entropy",
+    "pick",
     "binary_cross_entropy",
     "softmax_cross_entropy",
     "sigmoid_cross_entropy",
@@ -114,11 +117,23 @@ defvjp(sigmoid, lambda ans, x: lambda g: g * ans * (1.0 - ans))
 
 
 # ----------------------------------------------------------------- regression
+def _difference(x, t, scale=1.0):
+    """``x - t`` as a new array (0-d for scalars) of the result's dtype, which the caller may overwrite."""
+    return np.asarray(np.subtract(x, t, dtype=np.result_type(x, t, scale)))
+
+
 @primitive
 def squared_error(x, t, scale=1.0):
-    """``scale * (x - t)**2`` elementwise."""
-    d = x - t
-    return scale * d * d
+    """``scale * (x - t)**2`` elementwise.
+
+    One temporary (the difference, squared and scaled in place), so a large
+    batch costs one allocation, as the hand-written ``(x - t)**2`` does.
+    """
+    d = _difference(x, t, scale)
+    np.multiply(d, d, out=d)
+    if scale != 1.0:
+        d *= scale
+    return d
 
 
 defvjp(
@@ -178,6 +193,47 @@ defvjp(
     probability_cross_entropy,
     lambda ans, p, a: lambda g: -g[..., None] * a / np.maximum(p, PROB_EPS),
     lambda ans, p, a: lambda g: -g[..., None] * _clog(p),
+)
+
+
+def _offsets(shape, y):
+    """Offsets into the flattened ``p`` (of ``shape``, classes last) of the entries ``p[..., y]``."""
+    return np.arange(np.size(y)) * shape[-1] + np.ravel(y)
+
+
+def pick(p, y):
+    """``p[..., y]``: the entry of each class vector ``p`` (last axis) at its int class index ``y``.
+
+    ``p``: ``(..., C)``; ``y``: ``(...)``; the result has ``y``'s shape.
+    """
+    return np.ravel(p)[_offsets(np.shape(p), y)].reshape(np.shape(y))
+
+
+def _spread(v, y, shape):
+    """Zeros of ``shape`` (classes last) holding ``v`` at ``[..., y]``: the inverse of :func:`pick`."""
+    out = np.zeros(shape, dtype=np.result_type(v))
+    out.reshape(-1)[_offsets(shape, y)] = np.ravel(v)
+    return out
+
+
+@primitive
+def index_cross_entropy(p, y, w=1.0):
+    """``-w max(log p[..., y], -100)``: the cross-entropy of probabilities against class indices.
+
+    ``p``: probabilities ``(..., C)``; ``y``: int class indices ``(...)``; ``w``:
+    a number or one coefficient per index ``(...)`` (a class weight, 0 for an
+    ignored position); the result has ``y``'s shape. It is
+    ``probability_cross_entropy(p, a)`` for the one-hot ``a = w * onehot(y)``
+    when ``p`` is finite, read from the ``y`` entries alone: no one-hot array, no
+    log of the other classes. The gradient is ``-w / max(p_y, 1e-12)`` at ``y``,
+    0 elsewhere.
+    """
+    return -w * _clog(pick(p, y))
+
+
+defvjp(
+    index_cross_entropy,
+    lambda ans, p, y, w=1.0: lambda g: _spread(-g * w / np.maximum(pick(p, y), PROB_EPS), y, np.shape(p)),
 )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "xlogx",
     "poisson_nll",
     "gaussian_nll",
+    "squared_distances",
     "gaussian_kernel",
     "mmd",
 ]
@@ -211,12 +212,29 @@ class GaussianLogLikelihoodLossLayer(LossLayer):
 
 
 # ------------------------------------------------------------------ maximum mean discrepancy
+def squared_distances(a, b):
+    """``|a_i - b_j|**2`` between sample sets ``a`` ``(batch, n, d)`` and ``b`` ``(batch, m, d)``: ``(batch, n, m)``.
+
+    Expanded as ``|a_i|**2 + |b_j|**2 - 2 a_i . b_j``, the products from one
+    batched matrix product, so the ``(batch, n, m, d)`` differences are never
+    formed. Both sets are first centred on the mean of ``b``, which moves no
+    distance but keeps the squared norms as small as the spread of the samples,
+    so the subtraction loses no more than rounding for samples far from 0.
+    """
+    centre = anp.mean(b, axis=1, keepdims=True)
+    a, b = a - centre, b - centre
+    ab = anp.matmul(a, anp.swapaxes(b, 1, 2))
+    return anp.sum(a * a, axis=-1)[:, :, None] + anp.sum(b * b, axis=-1)[:, None, :] - 2.0 * ab
+
+
 def gaussian_kernel(bandwidth):
-    """``k(a, b) = exp(-|a - b|**2 / bandwidth)`` between sample sets ``(batch, n, d)``, ``(batch, m, d)``."""
+    """``k(a, b) = exp(-|a - b|**2 / bandwidth)`` between sample sets ``(batch, n, d)``, ``(batch, m, d)``.
+
+    The squared distances come from :func:`squared_distances`.
+    """
 
     def kernel(a, b):
-        diff = a[:, :, None, :] - b[:, None, :, :]
-        return anp.exp(-anp.sum(diff * diff, axis=-1) / bandwidth)
+        return anp.exp(squared_distances(a, b) * (-1.0 / bandwidth))
 
     return kernel
 

@@ -47,9 +47,12 @@ def _check_dims(arr_shape, dims, port, batch_shape=None):
 
 
 def to_batch(t: PortType, data, port: str):
-    """Read one port's data. Returns (list of per-example arrays, is_batch).
+    """Read one port's data. Returns (examples, is_batch).
 
-    The list form keeps sequences of different lengths apart; callers stack it.
+    ``examples`` is an array whose first axis runs over the examples (one
+    example is a batch of one), or a list of per-example arrays where
+    sequences may have different lengths (a batch of "Varying" data, or what
+    a NetEncoder returns); :func:`_stack` makes an array of it when it can.
     """
     if t.coder is not None and hasattr(t.coder, "encode"):
         return t.coder.encode(data, port)
@@ -67,14 +70,14 @@ def to_batch(t: PortType, data, port: str):
             return items, True
     arr = _as_array(data, t, port)
     if t.dims is None:
-        return [arr], False
+        return arr[None], False
     rank = len(t.dims)
     if arr.ndim == rank:
         _check_dims(arr.shape, t.dims, port)
-        return [arr], False
+        return arr[None], False
     if arr.ndim == rank + 1:
         _check_dims(arr.shape[1:], t.dims, port, batch_shape=arr.shape)
-        return list(arr), True
+        return arr, True
     raise ShapeError(
         f"port {port!r}: got data of shape {arr.shape}, expected {t.describe()} "
         f"(shape {tuple('n' if d is None else d for d in t.dims)}) or a batch of them"
@@ -121,7 +124,10 @@ def read_inputs(layer, data):
 
 
 def _stack(examples):
-    shapes = {x.shape for x in examples}
+    """The examples as one array with a leading batch axis, or None when their shapes differ."""
+    if isinstance(examples, np.ndarray):
+        return examples
+    shapes = {np.shape(x) for x in examples}
     if len(shapes) == 1:
         return np.stack(examples)
     return None  # ragged
@@ -142,8 +148,7 @@ def evaluate(layer, data, prop=None):
     read, is_batch = read_inputs(layer, data)
     stacked = {n: _stack(v) for n, (v, _) in read.items()}
     if all(s is not None for s in stacked.values()):
-        outs = _run(layer, stacked)
-        results = {n: list(v) for n, v in outs.items()}
+        results = _run(layer, stacked)
     else:  # ragged sequences: one example at a time
         size = len(next(iter(read.values()))[0])
         results = {n: [] for n in layer.outputs}
@@ -156,8 +161,10 @@ def evaluate(layer, data, prop=None):
 
 def _run(layer, inputs):
     with np.errstate(all="ignore"):
-        outs = layer.apply(layer.params, inputs)
-    return {n: np.asarray(v) for n, v in outs.items()}
+        outs = {n: np.asarray(v) for n, v in layer.apply(layer.params, inputs).items()}
+    # an output that is (a view of) the caller's input data must not alias it
+    return {n: v.copy() if any(np.may_share_memory(v, x) for x in inputs.values()) else v
+            for n, v in outs.items()}
 
 
 def _present(layer, results, is_batch, prop):
@@ -182,9 +189,10 @@ def _present(layer, results, is_batch, prop):
             values = [coder.decode(v, decode_prop) for v in values]
         elif decode_prop is not None and len(want) == 1:
             raise PortError(f"output port {n!r} has no class decoder, so it has no {decode_prop!r}")
+        elif not is_batch:
+            values = [values[0].item() if np.ndim(values[0]) == 0 else values[0]]
         else:
-            values = [v.item() if np.ndim(v) == 0 else v for v in values]
-            if is_batch and _stack([np.asarray(v) for v in values]) is not None:
-                values = np.stack(values)
+            stacked = _stack(values)  # ragged outputs stay a list of arrays
+            values = stacked if stacked is not None else list(values)
         out[n] = values if is_batch else values[0]
     return out[want[0]] if len(want) == 1 else out

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from autograd.extend import defvjp, primitive
 
+from .fastmath import tanh as fast_tanh
+
 __all__ = ["linear", "softmax", "ACTIVATIONS", "euclidean_distance"]
 
 
@@ -79,7 +81,7 @@ def _swish_grad(y, x):
 #: name -> (primitive, formula). The formula is shown in docs and reprs.
 ACTIVATIONS = {
     "Ramp": (_activation(lambda x: np.maximum(x, 0.0), lambda y, x: x > 0), "max(x, 0)"),
-    "Tanh": (_activation(np.tanh, lambda y, x: 1.0 - y * y), "tanh(x)"),
+    "Tanh": (_activation(fast_tanh, lambda y, x: 1.0 - y * y), "tanh(x)"),
     "LogisticSigmoid": (_activation(_sigmoid, lambda y, x: y * (1.0 - y)), "1/(1+exp(-x))"),
     "SoftPlus": (_activation(lambda x: np.logaddexp(0.0, x), lambda y, x: _sigmoid(x)), "log(1+exp(x))"),
     "ELU": (

@@ -1,4 +1,9 @@
-"""Matplotlib plots. Each takes ``ax=`` (made if None) and returns its artists."""
-from .losscurves import loss_plot
+"""Matplotlib plots. Each takes ``ax=`` (made if None) and returns its artists.
 
-__all__ = ["loss_plot"]
+matplotlib is imported when a plot is drawn, not when this package is imported.
+"""
+from .losscurves import loss_plot
+from .surface import Surface, decision_surface, plot_decision_surface, surface_colors, update_decision_surface
+
+__all__ = ["loss_plot", "Surface", "decision_surface", "surface_colors", "plot_decision_surface",
+           "update_decision_surface"]

@@ -17,7 +17,7 @@ from autograd import grad_and_aux
 from ..errors import DataError, NetTypeError, ParameterError, PortError
 from ..net.layer import Layer
 from ..net.ops import NetInitialize
-from .data import as_port_dict, check_lengths, read_examples, split_validation, unknown_ports
+from .data import as_port_dict, check_lengths, read_examples, shuffled_batches, split_validation, unknown_ports
 from .events import StopTraining, TrainingEvent
 from .optimizers import check_schedule, make_optimizer, schedule_factor
 from .results import ALIASES, PROPERTIES, NetTrainResults
@@ -238,7 +238,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
              max_training_rounds=None, batch_size=64, method="ADAM", learning_rate=None,
              learning_rate_schedule=None, l2_regularization=0.0, gradient_clipping=None,
              random_seed=None, training_stopping_criterion=None, time_goal=None,
-             progress="auto", callbacks=(), working_precision="Real64"):
+             progress="auto", callbacks=(), working_precision="Real32"):
     """Train ``net`` on ``data`` and return the trained net (``net`` itself is not changed).
 
     Parameters
@@ -282,12 +282,14 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     callbacks : callable or list of callables
         Called with a :class:`TrainingEvent` after every batch and round;
         returning "StopTraining" stops training.
-    working_precision : "Real64" (default) or "Real32"
+    working_precision : "Real32" (default) or "Real64"
         Arithmetic of the training step for nets the fused step handles (see
-        :mod:`lossviz.train.fused`): "Real32" is about twice as fast on wide
-        nets and agrees with "Real64" to float32 rounding. The default keeps
-        float64, whose results equal the autograd reference to about 1e-12.
-        Other nets train in float64; the returned net's parameters are float64.
+        :mod:`lossviz.train.fused`). "Real32" is the default, as in Wolfram's
+        NetTrain and PyTorch: about twice as fast on wide nets, and it agrees
+        with "Real64" to float32 rounding (losses to about 1e-6 relative).
+        "Real64" equals the autograd reference to about 1e-12; use it to
+        compare trained numbers with another float64 computation. Other nets
+        train in float64. The returned net's parameters are always float64.
 
     Faults: a loss that becomes NaN or infinite stops training with reason
     "Diverged", a :class:`TrainingDivergedWarning`, and the last finite net;
@@ -333,11 +335,13 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     optimizer.start(leaves)
 
     batches_per_round = math.ceil(n / batch_size)
+    first_port = next(iter(train))
     if max_rounds is None:
         max_rounds = 10**9 if time_goal else min(10000, max(10, math.ceil(AUTOMATIC_STEPS / batches_per_round)))
     planned = max_rounds * batches_per_round
     names = spec.sub_loss_names
     scales = np.array([t.scale for t in spec.terms for _ in t.names])
+    one_scale = scales.item() if len(scales) == 1 else None  # the common case: skip a dot product
 
     def current_net(src=None):
         return net.with_params(engine.params(src))
@@ -371,86 +375,88 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     start = time.perf_counter()
     round_no = batch_no = 0
     round_loss = None
-    try:
-        emit(TrainingEvent("start", max_rounds=max_rounds, batches_per_round=batches_per_round,
-                           learning_rate=lr0, net=current_net))
-        done = False
-        for round_no in range(1, max_rounds + 1):
-            perm = rng.permutation(n)
-            r_total, r_subs, r_count = 0.0, np.zeros(len(names)), 0
-            for batch_no in range(1, batches_per_round + 1):
-                idx = perm[(batch_no - 1) * batch_size: batch_no * batch_size]
-                batch = {k: v[idx] for k, v in train.items()}
-                with np.errstate(all="ignore"):
+    # numpy's floating-point warnings are silenced while training: a loss that overflows
+    # is reported once, by the "Diverged" check below
+    with np.errstate(all="ignore"):
+        try:
+            emit(TrainingEvent("start", max_rounds=max_rounds, batches_per_round=batches_per_round,
+                               learning_rate=lr0, net=current_net))
+            done = False
+            for round_no in range(1, max_rounds + 1):
+                perm = rng.permutation(n)
+                r_total, r_count, r_subs, r_sizes = 0.0, 0, [], []
+                for batch_no, batch in enumerate(shuffled_batches(train, perm, batch_size), 1):
                     subs, grads = engine.step(batch)
-                loss = float(subs @ scales)
-                if not math.isfinite(loss):
-                    reason = "Diverged"
-                    if not all(np.all(np.isfinite(a)) for a in leaves):
-                        leaves[:] = last_good
-                    warnings.warn(
-                        f"NetTrain: the loss became {loss} at round {round_no}, batch {batch_no}; training "
-                        f"stopped and the last finite net was returned. Try a lower learning_rate "
-                        f"(it was {lr:g}) or gradient_clipping.", TrainingDivergedWarning, stacklevel=2)
-                    done = True
+                    loss = subs.item() * one_scale if one_scale is not None else float(subs @ scales)
+                    if not math.isfinite(loss):
+                        reason = "Diverged"
+                        if not all(np.all(np.isfinite(a)) for a in leaves):
+                            leaves[:] = last_good
+                        warnings.warn(
+                            f"NetTrain: the loss became {loss} at round {round_no}, batch {batch_no}; training "
+                            f"stopped and the last finite net was returned. Try a lower learning_rate "
+                            f"(it was {lr:g}) or gradient_clipping.", TrainingDivergedWarning, stacklevel=2)
+                        done = True
+                        break
+                    k = len(batch[first_port])
+                    seen += k
+                    if schedule is not None:
+                        lr = lr0 * schedule_factor(schedule, (seen / n) / max_rounds if max_rounds < 10**9 else
+                                                   (time.perf_counter() - start) / time_goal)
+                    optimizer.step(leaves, grads, lr)
+                    hist["batch"].append(loss)
+                    r_total += loss * k
+                    r_count += k
+                    r_subs.append(subs)
+                    r_sizes.append(k)
+                    if batch_cbs:
+                        emit(TrainingEvent(
+                            "batch", round=round_no, batch=batch_no, batches_per_round=batches_per_round,
+                            max_rounds=max_rounds, batch_loss=loss, round_loss=r_total / r_count,
+                            sub_losses=dict(zip(names, subs.tolist())), learning_rate=lr,
+                            progress=min(1.0, len(hist["batch"]) / planned), elapsed=time.perf_counter() - start,
+                            net=current_net), batch_cbs)
+                    if time_goal and time.perf_counter() - start >= time_goal:
+                        reason, done = "TimeGoal", True
+                        break
+                if r_count == 0:
+                    round_no -= 1
                     break
-                k = len(idx)
-                seen += k
-                lr = lr0 * schedule_factor(schedule, (seen / n) / max_rounds if max_rounds < 10**9 else
-                                           (time.perf_counter() - start) / time_goal)
-                optimizer.step(leaves, grads, lr)
-                hist["batch"].append(loss)
-                r_total += loss * k
-                r_subs += subs * k
-                r_count += k
-                if batch_cbs:
-                    emit(TrainingEvent(
-                        "batch", round=round_no, batch=batch_no, batches_per_round=batches_per_round,
-                        max_rounds=max_rounds, batch_loss=loss, round_loss=r_total / r_count,
-                        sub_losses=dict(zip(names, subs.tolist())), learning_rate=lr,
-                        progress=min(1.0, len(hist["batch"]) / planned), elapsed=time.perf_counter() - start,
-                        net=current_net), batch_cbs)
-                if time_goal and time.perf_counter() - start >= time_goal:
-                    reason, done = "TimeGoal", True
-                    break
-            if r_count == 0:
-                round_no -= 1
-                break
-            round_loss = r_total / r_count
-            hist["round"].append(round_loss)
-            for name, v in zip(names, (r_subs / r_count).tolist()):
-                hist["round_subs"][name].append(v)
-            last_good = [a.copy() for a in leaves]
-            val_loss = None
-            if valid is not None:
-                val_loss, val_subs = evaluate_set(valid)
-                hist["valid"].append(val_loss)
-                for name, v in val_subs.items():
-                    hist["valid_subs"][name].append(v)
-            watched = val_loss if valid is not None else round_loss
-            if watched is not None and math.isfinite(watched) and watched < best["loss"] - min_delta:
-                best.update(loss=watched, round=round_no)
+                round_loss = r_total / r_count
+                hist["round"].append(round_loss)
+                for name, v in zip(names, (np.asarray(r_sizes, float) @ np.asarray(r_subs) / r_count).tolist()):
+                    hist["round_subs"][name].append(v)
+                last_good = [a.copy() for a in leaves]
+                val_loss = None
                 if valid is not None:
-                    best["leaves"] = [a.copy() for a in leaves]
-                stall = 0
-            else:
-                stall += 1
-            elapsed = time.perf_counter() - start
-            emit(TrainingEvent(
-                "round", round=round_no, batch=batch_no, batches_per_round=batches_per_round,
-                max_rounds=max_rounds, round_loss=round_loss, batch_loss=hist["batch"][-1] if hist["batch"] else None,
-                sub_losses={k: v[-1] for k, v in hist["round_subs"].items()}, validation_loss=val_loss,
-                learning_rate=lr, progress=min(1.0, len(hist["batch"]) / planned), elapsed=elapsed,
-                examples_per_second=seen / elapsed if elapsed > 0 else None, net=current_net))
-            if done:
-                break
-            if patience is not None and stall >= patience:
-                reason = "EarlyStopping"
-                break
-    except StopTraining:
-        reason = "UserStop"
-    except KeyboardInterrupt:
-        reason = "Interrupted"
+                    val_loss, val_subs = evaluate_set(valid)
+                    hist["valid"].append(val_loss)
+                    for name, v in val_subs.items():
+                        hist["valid_subs"][name].append(v)
+                watched = val_loss if valid is not None else round_loss
+                if watched is not None and math.isfinite(watched) and watched < best["loss"] - min_delta:
+                    best.update(loss=watched, round=round_no)
+                    if valid is not None:
+                        best["leaves"] = [a.copy() for a in leaves]
+                    stall = 0
+                else:
+                    stall += 1
+                elapsed = time.perf_counter() - start
+                emit(TrainingEvent(
+                    "round", round=round_no, batch=batch_no, batches_per_round=batches_per_round,
+                    max_rounds=max_rounds, round_loss=round_loss, batch_loss=hist["batch"][-1] if hist["batch"] else None,
+                    sub_losses={k: v[-1] for k, v in hist["round_subs"].items()}, validation_loss=val_loss,
+                    learning_rate=lr, progress=min(1.0, len(hist["batch"]) / planned), elapsed=elapsed,
+                    examples_per_second=seen / elapsed if elapsed > 0 else None, net=current_net))
+                if done:
+                    break
+                if patience is not None and stall >= patience:
+                    reason = "EarlyStopping"
+                    break
+        except StopTraining:
+            reason = "UserStop"
+        except KeyboardInterrupt:
+            reason = "Interrupted"
     elapsed = time.perf_counter() - start
 
     final_net = current_net()

@@ -183,7 +183,7 @@ def test_nettrain_trains_the_same_net_as_with_autograd(monkeypatch, layers):
     net = NetChain(layers, input=2)
     data = DATA if layers[-1] == "Softmax" else {"Input": DATA["Input"], "Output": np.eye(2)[DATA["Output"]]}
     kw = dict(batch_size=32, max_training_rounds=5, random_seed=3, progress=None,
-              validation_set=Scaled(0.2), learning_rate=0.01)
+              validation_set=Scaled(0.2), learning_rate=0.01, working_precision="Real64")
     chosen, select = [], nettrain.select_step
     monkeypatch.setattr(nettrain, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
     fused = NetTrain(net, data, "All", **kw)
@@ -197,11 +197,16 @@ def test_nettrain_trains_the_same_net_as_with_autograd(monkeypatch, layers):
             np.testing.assert_allclose(fused["TrainedNet"].params[name][k], v, rtol=1e-9, atol=1e-12)
 
 
-def test_real32_trains_in_float32_and_returns_float64_parameters():
+def test_real32_is_the_default_trains_in_float32_and_returns_float64_parameters(monkeypatch):
     net = NetChain([16, "Tanh", 2, "Softmax"], input=2)
     kw = dict(batch_size=32, max_training_rounds=3, random_seed=3, progress=None)
-    r64 = NetTrain(net, DATA, "All", **kw)
+    r64 = NetTrain(net, DATA, "All", working_precision="Real64", **kw)
     r32 = NetTrain(net, DATA, "All", working_precision="Real32", **kw)
+    chosen, select = [], nettrain.select_step
+    monkeypatch.setattr(nettrain, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
+    default = NetTrain(net, DATA, "All", **kw)
+    assert chosen[0].dtype == np.float32
+    assert default["RoundLossList"] == r32["RoundLossList"]
     w32 = r32["TrainedNet"].params["1"]["Weights"]
     assert w32.dtype == np.float64
     np.testing.assert_allclose(w32, r64["TrainedNet"].params["1"]["Weights"], rtol=1e-3, atol=1e-5)
