@@ -405,6 +405,8 @@ def class_indices(layer, port, value, n, ignore_index=None):
         bad = ~np.isfinite(v) | (v != np.round(v))
         if np.any(bad):
             raise DataError(f"{name}: port {port!r} must hold integer class indices, got {_first_bad(v, bad)!r}")
+    if _all_within(v, 0, n - 1):
+        return v.astype(np.int64, copy=False)
     bad = (v < 0) | (v >= n)
     if ignore_index is not None:
         bad &= v != ignore_index

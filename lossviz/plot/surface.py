@@ -26,6 +26,8 @@ CLASS_COLORS = np.array([
     [0.580, 0.404, 0.741], [0.549, 0.337, 0.294], [0.890, 0.467, 0.761], [0.498, 0.498, 0.498],
     [0.737, 0.741, 0.133], [0.090, 0.745, 0.812],
 ])
+#: how strongly a surface shows a class color where the net is sure of it, and at chance
+SURE_STRENGTH, UNSURE_STRENGTH = 0.7, 0.15
 
 
 class Surface(NamedTuple):
@@ -113,9 +115,10 @@ def surface_colors(values, colors=None):
     """An RGB image (rows, cols, 3) of a surface's values (rows, cols, k).
 
     k >= 2 (class probabilities): each pixel mixes the class colors weighted by
-    the probabilities, so confident regions are saturated and the boundary
-    blends. k = 1: the values scaled to [0, 1] over the image, from the first
-    class color (low) to the second (high).
+    the probabilities, at strength :data:`SURE_STRENGTH` where one class is
+    certain down to :data:`UNSURE_STRENGTH` (nearly white) at chance, so the
+    boundary shows as a pale band. k = 1: the values scaled to [0, 1] over the
+    image, from the first class color (low) to the second (high).
     """
     values = np.asarray(values, dtype=float)
     if values.ndim != 3:
@@ -135,9 +138,10 @@ def surface_colors(values, colors=None):
     total = p.sum(axis=-1, keepdims=True)
     p = np.divide(p, total, out=np.full_like(p, 1.0 / k), where=total > 0)
     rgb = p @ palette[:k]
-    # pale where undecided: blend toward white by 1 - (how far the top class is above chance)
+    # lighter than the points drawn on it, and pale where undecided: the color's strength grows
+    # with how far the top class is above chance
     top = (p.max(axis=-1, keepdims=True) - 1.0 / k) / (1.0 - 1.0 / k)
-    return 1.0 - (1.0 - rgb) * (0.25 + 0.75 * top)
+    return 1.0 - (1.0 - rgb) * (UNSURE_STRENGTH + (SURE_STRENGTH - UNSURE_STRENGTH) * top)
 
 
 def plot_decision_surface(net, ax=None, xlim=(-3.0, 3.0), ylim=(-3.0, 3.0), resolution=200, *, output=None,
@@ -160,7 +164,7 @@ def plot_decision_surface(net, ax=None, xlim=(-3.0, 3.0), ylim=(-3.0, 3.0), reso
     if data is not None:
         X, labels = np.asarray(data[0], dtype=float), np.asarray(data[1])
         palette = CLASS_COLORS if colors is None else np.asarray(colors, dtype=float)[:, :3]
-        ax.scatter(X[:, 0], X[:, 1], c=palette[labels.astype(int) % len(palette)], s=12, edgecolors="white",
+        ax.scatter(X[:, 0], X[:, 1], c=palette[labels.astype(int) % len(palette)], s=14, edgecolors="0.15",
                    linewidths=0.5)
     ax.set_xlim(surface.xs[0], surface.xs[-1])
     ax.set_ylim(surface.ys[0], surface.ys[-1])

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 import numpy as np
 
@@ -734,6 +735,11 @@ class FusedForward:
     ``FusedForward(net)(x)``: x (rows, *input dims) -> float64 array (rows, n)
     of the net's output (n = 1 for a scalar output). Raises ValueError when the
     net is not such a chain (see :func:`why_not_forward`).
+
+    The work buffers are shared by all FusedForwards of the same architecture
+    and precision (a live plot makes one per trained net; allocating a 200 x
+    200 grid's buffers anew would take longer than the evaluation), so calls
+    are serialized by a lock.
     """
 
     def __init__(self, net, working_precision="Real32", *, threads=None):
@@ -748,7 +754,13 @@ class FusedForward:
         for op in ops:
             if isinstance(op, _LinearOp):
                 op.bind(views)
-        self._buffers = {}
+        signature = (self.dtype.str,) + tuple((type(op).__name__, getattr(op, "name", ""), op.n_in, op.n_out)
+                                              for op in ops)
+        with _FORWARD_LOCK:
+            self._buffers = _FORWARD_BUFFERS.pop(signature, None) or {}
+            _FORWARD_BUFFERS[signature] = self._buffers  # the most recently used last
+            while len(_FORWARD_BUFFERS) > 4:
+                _FORWARD_BUFFERS.pop(next(iter(_FORWARD_BUFFERS)))
         self._row_work = sum(op.n_in * op.n_out if isinstance(op, _LinearOp) else 20 * op.n_out for op in ops)
 
     def _run(self, x, part):
@@ -774,14 +786,18 @@ class FusedForward:
             raise ValueError(f"FusedForward: expected rows of {self.ops[0].n_in} numbers, got an array of "
                              f"shape {x.shape}")
         B = len(x)
-        with np.errstate(all="ignore"), (BlasThreads(1) if B * self._row_work >= SINGLE_BLAS_MIN_WORK
-                                         else _NO_CONTEXT):
+        with _FORWARD_LOCK, np.errstate(all="ignore"), (BlasThreads(1) if B * self._row_work >= SINGLE_BLAS_MIN_WORK
+                                                        else _NO_CONTEXT):
             if self.threads > 1 and B >= 2 * PARALLEL_MIN_ROWS and B * self._row_work >= PARALLEL_MIN_WORK:
                 h = B // 2
                 other = _pool().submit(self._run, x[h:], 1)
                 first = self._run(x[:h], 0)
                 return np.concatenate([first, other.result()])
             return self._run(x, 0)
+
+
+_FORWARD_BUFFERS = {}  # architecture signature -> {(rows, part): buffers}, at most 4
+_FORWARD_LOCK = threading.RLock()
 
 
 class _NoGradients(dict):
