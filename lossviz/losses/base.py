@@ -335,9 +335,16 @@ def _first_bad(values, bad):
 def _all_within(v, low, high) -> bool:
     """True when every entry of ``v`` lies in ``[low, high]``; False when one does not or one is NaN.
 
-    Two reductions and no temporaries: valid data, the usual case, costs two reads.
+    Reductions without temporaries, so valid data (the usual case) costs two reads of ``v``, or one
+    for float64 data and ``low = 0``: non-negative floats order like their bits read as unsigned
+    integers, which put every negative number, -0.0 and NaN above +inf, so ``max(bits) <= bits(high)``
+    is the whole test. (A False for -0.0 only sends the caller to its exact check.)
     """
-    return v.size == 0 or bool(np.min(v) >= low and np.max(v) <= high)
+    if v.size == 0:
+        return True
+    if low == 0 and high >= 0 and v.dtype == np.float64:
+        return bool(np.max(v.view(np.uint64)) <= np.float64(high).view(np.uint64))
+    return bool(np.min(v) >= low and np.max(v) <= high)
 
 
 def _all_in(v, allowed) -> bool:

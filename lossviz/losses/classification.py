@@ -265,8 +265,9 @@ class CrossEntropyLossLayer(_ClassLoss):
         p, t = data["Input"], data["Target"]
         if self.form == "Binary":
             return binary_cross_entropy(p, t)
-        # index targets read p at y only; a NaN or inf elsewhere makes the dense form NaN, so it keeps that form
-        if self.sparse and not self.label_smoothing and np.isfinite(np.sum(getval(p))):
+        # index targets read p at y only; a NaN elsewhere (the one non-probability the checks let through)
+        # makes the dense form's loss NaN, so such an Input keeps the dense form
+        if self.sparse and not self.label_smoothing and not np.isnan(np.max(getval(p))):
             return index_cross_entropy(p, *index_coefficients(t, self.class_weights, self.ignore_index))
         a = class_coefficients(t, anp.shape(p)[-1], sparse=self.sparse, class_weights=self.class_weights,
                                label_smoothing=self.label_smoothing, ignore_index=self.ignore_index)

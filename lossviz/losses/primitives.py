@@ -198,7 +198,10 @@ defvjp(
 
 def _offsets(shape, y):
     """Offsets into the flattened ``p`` (of ``shape``, classes last) of the entries ``p[..., y]``."""
-    return np.arange(np.size(y)) * shape[-1] + np.ravel(y)
+    offsets = np.arange(np.size(y))
+    offsets *= shape[-1]
+    offsets += np.ravel(y)
+    return offsets
 
 
 def pick(p, y):
@@ -228,7 +231,12 @@ def index_cross_entropy(p, y, w=1.0):
     log of the other classes. The gradient is ``-w / max(p_y, 1e-12)`` at ``y``,
     0 elsewhere.
     """
-    return -w * _clog(pick(p, y))
+    loss = pick(p, y)  # a new array: the log, clamp and scaling below work in place (one allocation)
+    with np.errstate(divide="ignore"):
+        np.log(loss, out=loss)
+    np.maximum(loss, LOG_FLOOR, out=loss)
+    np.multiply(loss, w, out=loss)
+    return np.negative(loss, out=loss)
 
 
 defvjp(

@@ -289,7 +289,9 @@ class NetGraph(Layer):
                 and self.layers.keys() == other.layers.keys()
                 and all(self.layers[k] == other.layers[k] for k in self.layers))
 
-    __hash__ = object.__hash__
+    def __hash__(self):
+        # consistent with __eq__: equal graphs have the same ports and layer names
+        return hash((type(self), tuple(self.inputs), tuple(self.outputs), tuple(self.layers)))
 
 
 def _bare(t, like):

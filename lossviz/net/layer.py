@@ -152,7 +152,11 @@ class Layer:
         return new
 
     def with_params(self, params):
-        """A copy carrying ``params`` (a dict as returned by :attr:`params`)."""
+        """A copy carrying ``params`` (a dict as returned by :attr:`params`).
+
+        The arrays are copied and made read-only: changing the arrays given
+        here, or writing into ``net.params``, cannot change the net.
+        """
         shapes = self.param_shapes()
         params = dict(params or {})
         for k, s in shapes.items():
@@ -161,6 +165,9 @@ class Layer:
             if k not in params:
                 raise PortError(f"{type(self).__name__}: missing parameter {k!r}")
             arr = np.asarray(params[k], dtype=float)
+            if arr.flags.writeable:  # a net is a value: it keeps a read-only copy of its parameters
+                arr = arr.copy()
+                arr.flags.writeable = False
             if arr.shape != tuple(s):
                 from ..errors import ShapeError
 
@@ -232,7 +239,9 @@ class Layer:
             return True
         return _params_equal(self.params, other.params)
 
-    __hash__ = object.__hash__
+    def __hash__(self):
+        # consistent with __eq__ (equal values hash equal), from what is cheap and immutable
+        return hash((type(self), tuple(self.inputs), tuple(self.outputs)))
 
     def __repr__(self):
         from .summary import layer_repr

@@ -270,3 +270,25 @@ def test_layers_with_different_python_functions_are_not_equal():
     assert ThreadingLayer(add) != ThreadingLayer(mul)
     assert ElementwiseLayer(lambda x: x) != ElementwiseLayer(lambda x: -x)
     assert NetChain([ElementwiseLayer(np.sin)], input=2) != NetChain([ElementwiseLayer(np.cos)], input=2)
+
+
+def test_equal_nets_hash_equal_and_work_as_dict_keys():
+    from lossviz import NetChain, NetInitialize
+
+    a = NetInitialize(NetChain([3, "Tanh", 2], input=2), random_seed=0)
+    b = NetInitialize(NetChain([3, "Tanh", 2], input=2), random_seed=0)
+    c = NetInitialize(NetChain([3, "Tanh", 2], input=2), random_seed=1)
+    assert a is not b and a == b and hash(a) == hash(b) and a != c
+    assert {a: "first"}[b] == "first" and len({a, b, c}) == 2
+
+
+def test_a_net_cannot_be_changed_through_its_parameter_arrays():
+    from lossviz import NetChain, NetInitialize
+
+    net = NetInitialize(NetChain([2], input=2), random_seed=0)
+    given = {"1": {"Weights": np.ones((2, 2)), "Biases": np.zeros(2)}}
+    other = net.with_params(given)
+    given["1"]["Weights"][:] = 5.0  # the caller's array: the net keeps its own copy
+    assert (other["1", "Weights"] == 1.0).all()
+    with pytest.raises(ValueError, match="read-only"):
+        other.params["1"]["Weights"][0, 0] = 3.0
