@@ -3,6 +3,10 @@
 ``CASES[name] = (inputs(rng) -> {port: batched array}, reference(inputs) -> per-example losses)``.
 The lossviz time is ``layer.apply(None, inputs)`` (validation of the inputs included: it is part
 of what a user pays); each reference is checked to give the layer's values before it is timed.
+A reference computes the layer's formula with the guards that change its values (logs of
+probabilities clamped at -100, variances at 1e-6, log-cosh in its overflow-free form), in the
+fewest numpy calls that give those values: equivalent rearrangements (one log of a ratio, the
+expanded squared distance without lossviz's centring) are fair game.
 """
 from __future__ import annotations
 
@@ -45,6 +49,17 @@ def _index(rng, probabilities=False):
 def _dists(rng, log=False):
     p, t = _softmax(rng.normal(size=(ROWS, C))), _softmax(rng.normal(size=(ROWS, C)))
     return {"Input": np.log(p) if log else p, "Target": t}
+
+
+def _clog(p):
+    """``max(log p, -100)``: lossviz's (and PyTorch's BCELoss's) clamped log of a probability."""
+    return np.maximum(np.log(p), -100.0)
+
+
+def _log_cosh(d):
+    """``log(cosh(d))`` as lossviz computes it, without overflow for ``|d| > 710``."""
+    a = np.abs(d)
+    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
 
 
 def _huber(d, rho=1.0):
@@ -91,15 +106,26 @@ def _xlogx_ratio(t, q):
     return np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0) / q), 0.0)
 
 
+def _xlogx(t):
+    """``t log t`` with ``0 log 0 = 0``."""
+    return np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+
+
+def _gll(x, v, t, eps=1e-6):
+    """The Gaussian NLL summed over the last axis, variances clamped at ``eps`` as lossviz (and PyTorch) do."""
+    v = np.maximum(v, eps)
+    return 0.5 * (np.log(v) + (t - x) ** 2 / v + np.log(2 * np.pi)).sum(1)
+
+
 CASES = {
     "mse": (_pair, lambda d: ((d["Input"] - d["Target"]) ** 2).mean(1)),
     "mae": (_pair, lambda d: np.abs(d["Input"] - d["Target"]).mean(1)),
     "l2": (_pair, lambda d: (0.5 * (d["Input"] - d["Target"]) ** 2).mean(1)),
     "huber": (_pair, lambda d: _huber(d["Input"] - d["Target"]).mean(1)),
     "smooth_l1": (_pair, lambda d: _huber(d["Input"] - d["Target"]).mean(1)),
-    "log_cosh": (_pair, lambda d: np.log(np.cosh(d["Input"] - d["Target"])).mean(1)),
+    "log_cosh": (_pair, lambda d: _log_cosh(d["Input"] - d["Target"]).mean(1)),
     "cross_entropy": (lambda r: _index(r, True),
-                      lambda d: -np.log(d["Input"][np.arange(ROWS), d["Target"]])),
+                      lambda d: -_clog(d["Input"][np.arange(ROWS), d["Target"]])),
     "softmax_ce": (_index, lambda d: _lse(d["Input"]) - d["Input"][np.arange(ROWS), d["Target"]]),
     "sigmoid_bce": (_unit, lambda d: (np.maximum(d["Input"], 0) - d["Input"] * d["Target"]
                                       + np.log1p(np.exp(-np.abs(d["Input"])))).mean(1)),
@@ -111,13 +137,13 @@ CASES = {
                      lambda d: _focal_binary(d["Input"], d["Target"])),
     "categorical_focal": (_index, lambda d: _focal_categorical(d["Input"], d["Target"])),
     "kl_div": (lambda r: _dists(r, log=True),
-               lambda d: _xlogx_ratio(d["Target"], np.exp(d["Input"])).mean(1)),
-    "kl": (_dists, lambda d: _xlogx_ratio(d["Target"], d["Input"]).mean(1)),
+               lambda d: (_xlogx(d["Target"]) - d["Target"] * d["Input"]).mean(1)),
+    # t (log t - max(log p, -100)) as one log of a ratio: max(log p, -100) = log max(p, e**-100)
+    "kl": (_dists, lambda d: _xlogx_ratio(d["Target"], np.maximum(d["Input"], np.exp(-100.0))).mean(1)),
     "poisson_nll": (lambda r: {"Input": r.normal(size=(M, M)), "Target": r.poisson(2.0, (M, M)).astype(float)},
                     lambda d: (np.exp(d["Input"]) - d["Target"] * d["Input"]).mean(1)),
     "gll": (lambda r: {**_pair(r), "Variance": r.uniform(0.5, 2.0, (M, M))},
-            lambda d: 0.5 * (np.log(d["Variance"]) + (d["Target"] - d["Input"]) ** 2 / d["Variance"]
-                             + np.log(2 * np.pi)).sum(1)),
+            lambda d: _gll(d["Input"], d["Variance"], d["Target"])),
     "mmd": (lambda r: {"Input": r.normal(size=(100, 100, 100)), "Target": r.normal(size=(100, 100, 100))},
             lambda d: _mmd(d["Input"], d["Target"])),
     "contrastive": (lambda r: {"Input": r.uniform(0, 1, M * M), "Target": r.integers(0, 2, M * M).astype(float)},

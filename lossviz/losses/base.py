@@ -343,8 +343,8 @@ def _all_within(v, low, high) -> bool:
     if v.size == 0:
         return True
     if low == 0 and high >= 0 and v.dtype == np.float64:
-        return bool(np.max(v.view(np.uint64)) <= np.float64(high).view(np.uint64))
-    return bool(np.min(v) >= low and np.max(v) <= high)
+        return bool(v.view(np.uint64).max() <= np.float64(high).view(np.uint64))
+    return bool(v.min() >= low and v.max() <= high)
 
 
 def _all_in(v, allowed) -> bool:
@@ -360,7 +360,7 @@ def _sums(v, axis):
 
     (Not a product with a vector of ones: a multi-threaded BLAS call on a busy machine can take 30x longer.)
     """
-    return np.einsum("...i->...", np.moveaxis(v, axis, -1))
+    return np.einsum("...i->...", v if axis in (-1, v.ndim - 1) else np.moveaxis(v, axis, -1))
 
 
 def check_in_range(layer, port, value, low, high, what):
@@ -386,12 +386,14 @@ def check_in_set(layer, port, value, allowed, what):
 def check_distributions(layer, port, value, axis=-1, tol=1e-5):
     """DataError unless the vectors along ``axis`` are probability distributions (entries in [0, 1], sum 1).
 
-    NaN passes, as in :func:`check_in_range`.
+    NaN passes, as in :func:`check_in_range`. Returns True when ``value`` is
+    known to hold no NaN (the usual case: every sum was within ``tol`` of 1,
+    which a NaN anywhere in a vector makes impossible), False when it may.
     """
     check_in_range(layer, port, value, 0.0, 1.0, "probabilities (between 0 and 1)")
     v = np.asarray(getval(value))
     if _all_within(_sums(v, axis), 1.0 - tol, 1.0 + tol):
-        return
+        return True
     total = np.sum(v, axis=axis)
     bad = np.abs(total - 1.0) > tol
     if np.any(bad):
@@ -399,6 +401,7 @@ def check_distributions(layer, port, value, axis=-1, tol=1e-5):
             f"{type(layer).__name__}: port {port!r} must hold probability vectors that sum to 1, "
             f"got one that sums to {_first_bad(total, bad)!r}"
         )
+    return False
 
 
 def class_indices(layer, port, value, n, ignore_index=None):

@@ -29,6 +29,7 @@ from .primitives import (
     binary_cross_entropy,
     index_cross_entropy,
     log_softmax,
+    pick,
     probability_cross_entropy,
     sigmoid,
     sigmoid_cross_entropy,
@@ -253,7 +254,7 @@ class CrossEntropyLossLayer(_ClassLoss):
             for port in ("Input", "Target"):
                 check_in_range(self, port, data[port], 0.0, 1.0, "probabilities (between 0 and 1)")
             return
-        check_distributions(self, "Input", data["Input"])
+        data[_NO_NAN] = check_distributions(self, "Input", data["Input"])
         n = anp.shape(data["Input"])[-1]
         _check_class_weights(self, n)
         if self.sparse:
@@ -267,11 +268,16 @@ class CrossEntropyLossLayer(_ClassLoss):
             return binary_cross_entropy(p, t)
         # index targets read p at y only; a NaN elsewhere (the one non-probability the checks let through)
         # makes the dense form's loss NaN, so such an Input keeps the dense form
-        if self.sparse and not self.label_smoothing and not np.isnan(np.max(getval(p))):
+        if self.sparse and not self.label_smoothing and (data.get(_NO_NAN) or not np.isnan(np.max(getval(p)))):
             return index_cross_entropy(p, *index_coefficients(t, self.class_weights, self.ignore_index))
         a = class_coefficients(t, anp.shape(p)[-1], sparse=self.sparse, class_weights=self.class_weights,
                                label_smoothing=self.label_smoothing, ignore_index=self.ignore_index)
         return probability_cross_entropy(p, a)
+
+
+#: key of ``data`` under which CrossEntropyLossLayer.check notes that its Input holds no NaN
+#: (an object, not a string, so that it can never be a port name)
+_NO_NAN = object()
 
 
 # ------------------------------------------------------------------ Gluon's softmax cross-entropy
@@ -490,7 +496,7 @@ class LogisticLossLayer(LossLayer):
 def multiclass_hinge(x, y, margin=0.0):
     """``max(0, max_{k != y} x_k - x_y + margin)`` over the last axis (``y``: int class indices)."""
     onehot = np.eye(anp.shape(x)[-1], dtype=bool)[y]
-    true = anp.sum(anp.where(onehot, x, 0.0), axis=-1)
+    true = pick(x, y)
     rival = anp.max(anp.where(onehot, -np.inf, x), axis=-1)
     return anp.maximum(0.0, rival - true + margin)
 
@@ -543,8 +549,7 @@ def sigmoid_focal(x, t, alpha=0.25, gamma=2.0):
 def softmax_focal(x, y, alpha=0.25, gamma=2.0):
     """``-alpha_y (1 - p_y)**gamma log p_y`` with ``p = softmax(x)`` over the last axis (``y``: int indices;
     ``alpha`` a number, one number per class, or None for no alpha factor)."""
-    onehot = np.eye(anp.shape(x)[-1], dtype=bool)[y]
-    logp = anp.sum(anp.where(onehot, log_softmax(x), 0.0), axis=-1)
+    logp = pick(log_softmax(x), y)
     loss = -((1.0 - anp.exp(logp)) ** gamma) * logp
     if alpha is None:
         return loss

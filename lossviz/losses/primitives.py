@@ -8,9 +8,9 @@ the cross-entropy of probabilities (index or distribution targets, as
 coefficients ``a``; index targets also read directly, without a one-hot
 ``a``), PyTorch's binary cross-entropy, the softmax cross-entropy
 and the sigmoid binary cross-entropy from logits, plus ``log_softmax``,
-``sigmoid`` and the clamped ``log`` the other losses are built from. They are
-elementwise (or reduce only the class axis); the loss layers do the reduction
-over examples.
+``sigmoid``, the clamped ``log`` and ``pick`` (the entry of each class vector
+at its index) the other losses are built from. They are elementwise (or reduce
+only the class axis); the loss layers do the reduction over examples.
 
 Numerical conventions, the same throughout lossviz:
 
@@ -73,6 +73,13 @@ def _clog(p):
     """``max(log p, -100)``."""
     with np.errstate(divide="ignore"):
         return np.maximum(np.log(p), LOG_FLOOR)
+
+
+def _clog_in_place(q):
+    """``max(log q, -100)`` of a new array ``q`` (the caller's own), in place when ``q`` holds floats."""
+    with np.errstate(divide="ignore"):
+        q = np.log(q, out=q if q.dtype.kind == "f" else None)
+    return np.maximum(q, LOG_FLOOR, out=q)
 
 
 def _clog1m(p):
@@ -204,11 +211,7 @@ def _offsets(shape, y):
     return offsets
 
 
-def pick(p, y):
-    """``p[..., y]``: the entry of each class vector ``p`` (last axis) at its int class index ``y``.
-
-    ``p``: ``(..., C)``; ``y``: ``(...)``; the result has ``y``'s shape.
-    """
+def _pick(p, y):
     return np.ravel(p)[_offsets(np.shape(p), y)].reshape(np.shape(y))
 
 
@@ -217,6 +220,20 @@ def _spread(v, y, shape):
     out = np.zeros(shape, dtype=np.result_type(v))
     out.reshape(-1)[_offsets(shape, y)] = np.ravel(v)
     return out
+
+
+@primitive
+def pick(p, y):
+    """``p[..., y]``: the entry of each class vector ``p`` (last axis) at its int class index ``y``.
+
+    ``p``: ``(..., C)``; ``y``: ``(...)``; the result has ``y``'s shape. One
+    gather, where ``sum(where(onehot(y), p, 0), -1)`` takes a one-hot mask, a
+    masked copy and a sum over the class axis; the gradient puts ``g`` at ``y``.
+    """
+    return _pick(p, y)
+
+
+defvjp(pick, lambda ans, p, y: lambda g: _spread(g, y, np.shape(p)))
 
 
 @primitive
@@ -231,17 +248,14 @@ def index_cross_entropy(p, y, w=1.0):
     log of the other classes. The gradient is ``-w / max(p_y, 1e-12)`` at ``y``,
     0 elsewhere.
     """
-    loss = pick(p, y)  # a new array: the log, clamp and scaling below work in place (one allocation)
-    with np.errstate(divide="ignore"):
-        np.log(loss, out=loss)
-    np.maximum(loss, LOG_FLOOR, out=loss)
-    np.multiply(loss, w, out=loss)
-    return np.negative(loss, out=loss)
+    log_p = _clog_in_place(_pick(p, y))
+    log_p = log_p.astype(np.result_type(log_p, np.float64), copy=False)  # the dense form's dtype
+    return np.multiply(log_p, np.negative(w), out=log_p)
 
 
 defvjp(
     index_cross_entropy,
-    lambda ans, p, y, w=1.0: lambda g: _spread(-g * w / np.maximum(pick(p, y), PROB_EPS), y, np.shape(p)),
+    lambda ans, p, y, w=1.0: lambda g: _spread(-g * w / np.maximum(_pick(p, y), PROB_EPS), y, np.shape(p)),
 )
 
 

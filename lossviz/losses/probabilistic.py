@@ -215,16 +215,19 @@ class GaussianLogLikelihoodLossLayer(LossLayer):
 def squared_distances(a, b):
     """``|a_i - b_j|**2`` between sample sets ``a`` ``(batch, n, d)`` and ``b`` ``(batch, m, d)``: ``(batch, n, m)``.
 
-    Expanded as ``|a_i|**2 + |b_j|**2 - 2 a_i . b_j``, the products from one
-    batched matrix product, so the ``(batch, n, m, d)`` differences are never
-    formed. Both sets are first centred on the mean of ``b``, which moves no
-    distance but keeps the squared norms as small as the spread of the samples,
-    so the subtraction loses no more than rounding for samples far from 0.
+    Expanded as ``|a_i|**2 - 2 a_i . b_j + |b_j|**2``, the products from one
+    batched matrix product and the norms from ``einsum``, so no ``(batch, n, m, d)``
+    differences (nor ``a * a``) are formed. Both sets are first centred on the
+    mean of ``b``, which moves no distance but keeps the squared norms as small
+    as the spread of the samples, so the subtraction loses no more than rounding
+    for samples far from 0.
     """
     centre = anp.mean(b, axis=1, keepdims=True)
-    a, b = a - centre, b - centre
-    ab = anp.matmul(a, anp.swapaxes(b, 1, 2))
-    return anp.sum(a * a, axis=-1)[:, :, None] + anp.sum(b * b, axis=-1)[:, None, :] - 2.0 * ab
+    a_c = a - centre
+    b_c = a_c if b is a else b - centre
+    a_norms = anp.einsum("bnd,bnd->bn", a_c, a_c)
+    b_norms = a_norms if b is a else anp.einsum("bmd,bmd->bm", b_c, b_c)
+    return (a_norms[:, :, None] - 2.0 * anp.matmul(a_c, anp.swapaxes(b_c, 1, 2))) + b_norms[:, None, :]
 
 
 def gaussian_kernel(bandwidth):
