@@ -162,9 +162,14 @@ def evaluate(layer, data, prop=None):
 def _run(layer, inputs):
     with np.errstate(all="ignore"):
         outs = {n: np.asarray(v) for n, v in layer.apply(layer.params, inputs).items()}
-    # an output that is (a view of) the caller's input data must not alias it
-    return {n: v.copy() if any(np.may_share_memory(v, x) for x in inputs.values()) else v
-            for n, v in outs.items()}
+    # every returned array is the caller's own: none may share memory with the input data
+    # or with another output (one layer output can feed two output ports)
+    taken = list(inputs.values())
+    for n, v in outs.items():
+        if any(np.may_share_memory(v, other) for other in taken):
+            outs[n] = v = v.copy()
+        taken.append(v)
+    return outs
 
 
 def _present(layer, results, is_batch, prop):

@@ -31,6 +31,8 @@ def tanh(x, out=None):
         return np.tanh(x, out=out)
     if out is None:
         out = np.empty_like(x)
+    elif np.may_share_memory(out, x):  # x is read after out is written
+        x = x.copy()
     tmp = np.abs(x)
     np.multiply(tmp, -2.0, out=out)
     np.exp(out, out=out)

@@ -148,7 +148,7 @@ class Layer:
                 f"declare them, e.g. NetChain([...], input=2)"
             )
         new = self._replace()
-        new.params = {k: self._init_param(k, tuple(s), rng) for k, s in shapes.items()}
+        new.params = {k: _read_only(self._init_param(k, tuple(s), rng)) for k, s in shapes.items()}
         return new
 
     def with_params(self, params):
@@ -164,10 +164,7 @@ class Layer:
                 raise PortError(f"{type(self).__name__}: port sizes unknown, cannot take parameter {k!r}")
             if k not in params:
                 raise PortError(f"{type(self).__name__}: missing parameter {k!r}")
-            arr = np.asarray(params[k], dtype=float)
-            if arr.flags.writeable:  # a net is a value: it keeps a read-only copy of its parameters
-                arr = arr.copy()
-                arr.flags.writeable = False
+            arr = _read_only(np.asarray(params[k], dtype=float))
             if arr.shape != tuple(s):
                 from ..errors import ShapeError
 
@@ -262,3 +259,15 @@ def _params_equal(a, b):
 
 def spec_of(t: PortType):
     return t.spec()
+
+
+def _read_only(arr):
+    """``arr`` itself if it is a read-only array owning its data, else a read-only copy.
+
+    A net is a value: its parameters must not change through an array the caller
+    still holds, nor through a read-only view of a writeable one.
+    """
+    if arr.flags.writeable or not arr.flags.owndata:
+        arr = arr.copy()
+        arr.flags.writeable = False
+    return arr

@@ -288,7 +288,8 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         NetTrain and PyTorch: about twice as fast on wide nets, and it agrees
         with "Real64" to float32 rounding (losses to about 1e-6 relative).
         "Real64" equals the autograd reference to about 1e-12; use it to
-        compare trained numbers with another float64 computation. Other nets
+        compare trained numbers with another float64 computation. Losses
+        (training and validation) are computed in this precision. Other nets
         train in float64. The returned net's parameters are always float64.
 
     Faults: a loss that becomes NaN or infinite stops training with reason
@@ -332,6 +333,8 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         net = NetInitialize(net, random_seed=int(rng.integers(2**31)) if random_seed is not None else None)
     engine = select_step(net, spec, working_precision)
     leaves = engine.leaves
+    precision_hint = ("; float32 overflows beyond 3.4e38: with values that large, use "
+                      "working_precision='Real64'") if getattr(engine, "dtype", None) == np.float32 else ""
     optimizer.start(leaves)
 
     batches_per_round = math.ceil(n / batch_size)
@@ -361,10 +364,15 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
 
     batch_cbs = [cb for cb in cbs if getattr(cb, "wants_batches", True)]
 
+    callers_errstate = np.geterr()  # the loop runs with numpy's warnings off; callbacks do not
+
     def emit(event, targets=cbs):
-        for cb in targets:
-            if cb(event) == "StopTraining":
-                raise StopTraining
+        if not targets:
+            return
+        with np.errstate(**callers_errstate):
+            for cb in targets:
+                if cb(event) == "StopTraining":
+                    raise StopTraining
 
     hist = {"round": [], "batch": [], "valid": [], "round_subs": {k: [] for k in names},
             "valid_subs": {k: [] for k in names}}
@@ -395,7 +403,8 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
                         warnings.warn(
                             f"NetTrain: the loss became {loss} at round {round_no}, batch {batch_no}; training "
                             f"stopped and the last finite net was returned. Try a lower learning_rate "
-                            f"(it was {lr:g}) or gradient_clipping.", TrainingDivergedWarning, stacklevel=2)
+                            f"(it was {lr:g}) or gradient_clipping{precision_hint}.", TrainingDivergedWarning,
+                            stacklevel=2)
                         done = True
                         break
                     k = len(batch[first_port])

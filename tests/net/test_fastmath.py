@@ -26,3 +26,10 @@ def test_tanh_edges_and_out():
 @pytest.mark.parametrize("x", [np.linspace(-3, 3, 10), np.linspace(-3, 3, 5000).astype(np.float32), 0.5])
 def test_small_or_float32_arrays_are_numpys_tanh(x):
     np.testing.assert_array_equal(tanh(x), np.tanh(x))
+
+
+def test_tanh_in_place():
+    x = np.linspace(-3, 3, 2048)
+    want = np.tanh(x)
+    assert tanh(x, out=x) is x
+    np.testing.assert_allclose(x, want, rtol=5e-15, atol=0)

@@ -202,3 +202,17 @@ def test_evaluation_does_not_change_the_net(mlp):
 
 def test_evaluation_accepts_integer_data(mlp):
     np.testing.assert_array_equal(mlp([1, 2]), mlp([1.0, 2.0]))
+
+
+def test_outputs_never_share_memory_with_each_other_or_the_input():
+    from lossviz import ElementwiseLayer, NetGraph, NetInitialize, NetPort
+
+    graph = NetInitialize(NetGraph({"a": LinearLayer(2)}, [("a", NetPort("Out1")), ("a", NetPort("Out2"))],
+                                   Input=2), random_seed=0)
+    out = graph(np.ones((3, 2)))
+    assert not np.shares_memory(out["Out1"], out["Out2"])
+    out["Out1"][:] = 99.0
+    assert (out["Out2"] != 99.0).all()
+    x = np.ones((3, 2))
+    y = NetChain([ElementwiseLayer(lambda v: v)], input=2)(x)
+    assert not np.shares_memory(x, y)

@@ -292,3 +292,17 @@ def test_a_net_cannot_be_changed_through_its_parameter_arrays():
     assert (other["1", "Weights"] == 1.0).all()
     with pytest.raises(ValueError, match="read-only"):
         other.params["1"]["Weights"][0, 0] = 3.0
+
+
+def test_initialized_parameters_are_read_only_too():
+    from lossviz import NetChain, NetInitialize
+
+    net = NetInitialize(NetChain([2], input=2), random_seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        net.params["1"]["Weights"][0, 0] = 3.0
+    base = np.ones((2, 2))
+    view = base.view()
+    view.flags.writeable = False  # read-only, but the caller can still write through base
+    other = net.with_params({"1": {"Weights": view, "Biases": np.zeros(2)}})
+    base[:] = 7.0
+    assert (other["1", "Weights"] == 1.0).all()

@@ -185,14 +185,29 @@ def test_keyboard_interrupt_returns_the_net_trained_so_far():
     assert np.all(np.isfinite(r["TrainedNet"]["1", "Weights"]))
 
 
-def test_divergence_stops_with_a_warning_and_the_last_finite_net():
+@pytest.mark.parametrize("precision, scale, hint", [("Real64", 1e150, False), ("Real32", 1e3, True)])
+def test_divergence_stops_with_a_warning_and_the_last_finite_net(precision, scale, hint):
     x, y = _regression()
-    with pytest.warns(TrainingDivergedWarning, match="lower learning_rate"):
-        r = NetTrain(_net(), (x, y * 1e150), "All", method="SGD", learning_rate=1e10, max_training_rounds=50,
-                     **QUIET)
+    with pytest.warns(TrainingDivergedWarning, match="lower learning_rate") as caught:
+        r = NetTrain(_net(), (x, y * scale), "All", method="SGD", learning_rate=1e10, max_training_rounds=50,
+                     working_precision=precision, **QUIET)
     assert r["ReasonTrainingStopped"] == "Diverged"
+    assert len(r["BatchLossList"]) >= 1  # some updates were made: the last finite parameters are restored
+    assert ("working_precision='Real64'" in str(caught[0].message)) == hint
     net = r["TrainedNet"]
     assert np.all(np.isfinite(net["1", "Weights"])) and np.all(np.isfinite(net(x)))
+
+
+def test_callbacks_run_under_the_callers_numpy_error_state():
+    seen = []
+
+    def callback(event):
+        with pytest.warns(RuntimeWarning, match="divide by zero"):
+            np.log(np.zeros(1))
+        seen.append(event.kind)
+
+    NetTrain(_net(), _regression(), max_training_rounds=2, callbacks=[callback], **QUIET)
+    assert seen[0] == "start" and seen[-1] == "end" and "batch" in seen
 
 
 def test_progress_auto_shows_a_bar(capsys):
