@@ -57,6 +57,7 @@ import numpy as np
 
 from ..net.fastmath import tanh
 from .blas import BlasThreads
+from .trees import tree_items, tree_rebuild
 
 __all__ = ["FusedStep", "FusedForward", "fusion_plan", "why_not_fused", "why_not_forward", "check_precision",
            "PRECISIONS"]
@@ -528,26 +529,6 @@ def _make_plan(net, spec):
 
 
 # ====================================================================== the step
-def _tree_leaves(tree, path=()):
-    """``[(path, array)]`` of a nested dict, keys sorted at every level (as NetTrain orders leaves)."""
-    if isinstance(tree, dict):
-        return [leaf for k in sorted(tree) for leaf in _tree_leaves(tree[k], path + (k,))]
-    return [(path, tree)]
-
-
-def _tree_build(paths, arrays):
-    """The nested dict with ``arrays[i]`` at ``paths[i]`` (``()`` is the root itself)."""
-    if len(paths) == 1 and paths[0] == ():
-        return arrays[0]
-    root = {}
-    for path, a in zip(paths, arrays):
-        node = root
-        for k in path[:-1]:
-            node = node.setdefault(k, {})
-        node[path[-1]] = a
-    return root
-
-
 #: A batch is split in two halves when each half has at least this many rows and the step at
 #: least this much work (rows x multiply-adds per row, activations weighted). The halves run on
 #: two threads when there are two cores (numpy releases the GIL in matrix products and in ufuncs
@@ -632,7 +613,7 @@ class FusedStep:
         self.net, self.spec, self.plan = net, spec, plan
         self.dtype = np.dtype(PRECISIONS[working_precision])
         self.threads = threads if threads is not None else default_threads()
-        leaves = _tree_leaves(net.params)
+        leaves = tree_items(net.params)
         self._paths = [p for p, _ in leaves]
         self._shapes = [np.shape(a) for _, a in leaves]
         self._offsets = np.cumsum([0] + [int(np.size(a)) for _, a in leaves])
@@ -663,7 +644,7 @@ class FusedStep:
         """The parameter tree: float64 copies of the flat vector (``leaves`` or the current one)."""
         flat = (leaves if leaves is not None else self.leaves)[0]
         views = self._views(flat)
-        return _tree_build(self._paths, [views[p].astype(np.float64) for p in self._paths])
+        return tree_rebuild(self.net.params, [views[p].astype(np.float64) for p in self._paths])
 
     # ------------------------------------------------------------------ computing
     def _buffers_for(self, rows, part):
@@ -790,7 +771,7 @@ class FusedForward:
         self.net, self.ops = net, ops
         self.dtype = np.dtype(PRECISIONS[working_precision])
         self.threads = threads if threads is not None else default_threads()
-        views = {p: np.array(a, self.dtype) for p, a in _tree_leaves(net.params)}  # copies
+        views = {p: np.array(a, self.dtype) for p, a in tree_items(net.params)}  # copies
         for op in ops:
             if isinstance(op, _LinearOp):
                 op.bind(views)

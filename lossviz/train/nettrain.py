@@ -22,6 +22,7 @@ from .events import StopTraining, TrainingEvent
 from .optimizers import check_schedule, make_optimizer, schedule_factor
 from .results import ALIASES, PROPERTIES, NetTrainResults
 from .spec import Automatic, Scaled, resolve_loss
+from .trees import tree_leaves, tree_rebuild
 
 __all__ = ["NetTrain", "TrainingDivergedWarning"]
 
@@ -34,28 +35,6 @@ class TrainingDivergedWarning(RuntimeWarning):
 
 
 # ---------------------------------------------------------------------- parameter trees
-def _leaves(tree, out=None):
-    """The arrays of a nested dict in a fixed (sorted-key) order."""
-    out = [] if out is None else out
-    if isinstance(tree, dict):
-        for k in sorted(tree):
-            _leaves(tree[k], out)
-    else:
-        out.append(tree)
-    return out
-
-
-def _rebuild(template, leaves):
-    it = iter(leaves)
-
-    def build(t):
-        if isinstance(t, dict):
-            return {k: build(t[k]) for k in sorted(t)}
-        return next(it)
-
-    return build(template)
-
-
 # ---------------------------------------------------------------------- the objective
 def _per_example(v):
     """A loss port's value per example: array-valued losses are summed."""
@@ -108,19 +87,19 @@ class AutogradStep:
 
     def __init__(self, net, spec):
         self.template = net.params or {}
-        self.leaves = [np.array(a, dtype=float) for a in _leaves(self.template)]
+        self.leaves = [np.array(a, dtype=float) for a in tree_leaves(self.template)]
         self.objective = make_objective(net, spec)
         self._grad = grad_and_aux(self.objective)
 
     def params(self, leaves=None):
-        return _rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
+        return tree_rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
 
     def step(self, batch):
-        grads, subs = self._grad(_rebuild(self.template, self.leaves), batch)
-        return np.asarray(subs), _leaves(grads)
+        grads, subs = self._grad(tree_rebuild(self.template, self.leaves), batch)
+        return np.asarray(subs), tree_leaves(grads)
 
     def evaluate(self, batch):
-        return np.asarray(self.objective(_rebuild(self.template, self.leaves), batch)[1])
+        return np.asarray(self.objective(tree_rebuild(self.template, self.leaves), batch)[1])
 
 
 def select_step(net, spec, working_precision="Real64"):

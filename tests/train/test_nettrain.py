@@ -313,3 +313,12 @@ def test_shuffled_batches_hold_the_rows_of_the_permutation_in_order(monkeypatch,
         idx = perm[5 * i:5 * i + 5]
         np.testing.assert_array_equal(b["Input"], arrays["Input"][idx])
         np.testing.assert_array_equal(b["Output"], arrays["Output"][idx])
+
+
+def test_parameter_trees_flatten_in_sorted_order_and_rebuild():
+    from lossviz.train.trees import tree_items, tree_leaves, tree_rebuild
+
+    tree = {"b": {"Weights": 1, "Biases": 2}, "a": {"x": {"z": 3, "y": 4}}}
+    assert tree_items(tree) == [(("a", "x", "y"), 4), (("a", "x", "z"), 3), (("b", "Biases"), 2), (("b", "Weights"), 1)]
+    assert tree_leaves(tree) == [4, 3, 2, 1]
+    assert tree_rebuild(tree, [40, 30, 20, 10]) == {"a": {"x": {"y": 40, "z": 30}}, "b": {"Biases": 20, "Weights": 10}}
