@@ -175,6 +175,17 @@ def _rows(ufunc, x, out):
     for j in range(1, k):
         ufunc(out, x[:, j:j + 1], out=out)
 
+def _shifted_exp(z, e, m, s):
+    """``e = exp(z - m)`` with ``m`` the row maxima, and ``s`` its row sums: z, e (rows, k); m, s (rows, 1).
+
+    The shared start of softmax (``e / s``) and log-sum-exp (``log s + m``); never overflows.
+    """
+    _rows(_max, z, m)
+    np.subtract(z, m, out=e)
+    np.exp(e, out=e)
+    _rows(_add, e, s)
+
+
 class _Buffers:
     """Per-batch-size arrays of one op (attributes set by the op's ``alloc``)."""
 
@@ -248,14 +259,12 @@ class _SoftmaxOp:
         buf = _Buffers()
         buf.y = np.empty((B, self.n_out), dtype)
         buf.tmp = np.empty((B, self.n_out), dtype)
+        buf.m = np.empty((B, 1), dtype)
         buf.s = np.empty((B, 1), dtype)
         return buf
 
     def forward(self, x, buf):
-        _rows(_max, x, buf.s)
-        np.subtract(x, buf.s, out=buf.y)
-        np.exp(buf.y, out=buf.y)
-        _rows(_add, buf.y, buf.s)
+        _shifted_exp(x, buf.y, buf.m, buf.s)
         buf.y /= buf.s
         return buf.y
 
@@ -298,10 +307,7 @@ class _SoftmaxIndexHead(_Head):
 
     def _lse(self, z, buf):
         """buf.g = exp(z - max), buf.sum = its row sums, buf.col = log sum exp z; all (rows, 1)."""
-        _rows(_max, z, buf.col2)
-        np.subtract(z, buf.col2, out=buf.g)
-        np.exp(buf.g, out=buf.g)
-        _rows(_add, buf.g, buf.sum)
+        _shifted_exp(z, buf.g, buf.col2, buf.sum)
         np.log(buf.sum, out=buf.col)
         buf.col += buf.col2
 
