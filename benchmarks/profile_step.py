@@ -21,7 +21,8 @@ def profile(sizes, batch, working_precision):
     from steps import lossviz_net, toy_data
 
     from lossviz import NetInitialize
-    from lossviz.train.nettrain import _read_data, select_step
+    from lossviz.train.data import read_data as _read_data
+    from lossviz.train.steps import select_step
     from lossviz.train.optimizers import ADAM
     from lossviz.train.spec import resolve_loss
 

@@ -166,7 +166,8 @@ def make_engine(sizes, batch, working_precision="Real64", autograd=False, rounds
     """
     from lossviz import NetInitialize
     from lossviz.train.data import shuffled_batches
-    from lossviz.train.nettrain import AutogradStep, _read_data, select_step
+    from lossviz.train.data import read_data as _read_data
+from lossviz.train.steps import AutogradStep, select_step
     from lossviz.train.optimizers import ADAM
     from lossviz.train.spec import resolve_loss
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import DataError, PortError, ShapeError, describe_shape
 from ..net.ports import PortType
 
-__all__ = ["as_port_dict", "read_examples", "split_validation", "shuffled_batches"]
+__all__ = ["as_port_dict", "read_data", "read_examples", "split_validation", "shuffled_batches"]
 
 
 def as_port_dict(data, input_port: str | None, target_port: str | None, *, what="data"):
@@ -142,3 +142,54 @@ def unknown_ports(arrays, allowed, what="data"):
     if extra:
         raise PortError(f"{what}: port {extra[0]!r} is not used by the training net; it reads "
                         f"{', '.join(map(repr, allowed))}")
+
+
+def read_data(net, spec, raw, what="data"):
+    """Read raw data (a port dict) into arrays for the net's inputs and the spec's targets and weights.
+
+    Returns ``{port: array}`` with examples on axis 0; every port the spec needs
+    is checked (present, readable, of one length), unknown ports are refused.
+    """
+    arrays = {}
+    for p in net.inputs:
+        if p in raw:
+            arrays[p] = read_examples(net.inputs[p], raw[p], p)
+        elif p not in net.optional_inputs:
+            raise PortError(f"{what}: no data for the net's input port {p!r}; the data has "
+                            f"{', '.join(map(repr, raw))}")
+    allowed = list(net.inputs)
+    for t in spec.terms:
+        if t.target is None:
+            continue
+        allowed.append(t.target)
+        if t.target not in raw:
+            raise PortError(f"{what}: no data for {t.target!r}, the target of the loss on output {t.port!r}; "
+                            f"the data has {', '.join(map(repr, raw))}")
+        coder = net.outputs[t.port].coder
+        arrays[t.target] = read_examples(t.loss.inputs["Target"], raw[t.target], t.target,
+                                         decoder=coder if hasattr(coder, "encode_target") else None)
+        _check_targets(t, arrays[t.target])
+    if any(t.weight for t in spec.terms):
+        allowed.append("Weight")
+        if "Weight" in raw:
+            arrays["Weight"] = read_examples(_weight_type(spec), raw["Weight"], "Weight")
+    unknown_ports(raw, allowed, what)
+    check_lengths(arrays, what)
+    return arrays
+
+
+def _weight_type(spec):
+    from ..net.ports import UNKNOWN
+
+    t = next(t for t in spec.terms if t.weight)
+    return t.loss.inputs.get("Weight", UNKNOWN)
+
+
+def _check_targets(term, arr):
+    """Targets the loss cannot take get a clear error before training."""
+    t = term.loss.inputs["Target"]
+    if t.kind == "Integer" and term.loss.inputs["Input"].dims:
+        n = term.loss.inputs["Input"].dims[-1]
+        if isinstance(n, int) and arr.size and (arr.min() < 0 or arr.max() >= n):
+            raise DataError(f"port {term.target!r}: class indices must be in 0..{n - 1} (0-based) for "
+                            f"the loss on {term.port!r}; got values from {arr.min()} to {arr.max()}")

@@ -1,6 +1,6 @@
 """The fused training step: a plain chain of known layers plus a closed-form loss, in numpy.
 
-:class:`~lossviz.train.nettrain.AutogradStep` traces every primitive with
+:class:`~lossviz.train.steps.AutogradStep` traces every primitive with
 autograd, which costs about 9 us each (``shared/notes/performance.md``); a
 teaching-sized step is mostly that overhead. When the net is a chain of
 
@@ -720,7 +720,7 @@ class FusedStep:
     def _weighted(self):
         """Batches with a "Weight" use AutogradStep on views of the same flat vector."""
         if self._autograd is None or self._autograd_flat is not self.leaves[0]:
-            from .nettrain import AutogradStep
+            from .steps import AutogradStep
 
             step = AutogradStep(self.net, self.spec)
             views = self._views(self.leaves[0])

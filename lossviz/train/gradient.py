@@ -24,7 +24,8 @@ def loss_and_gradient(net, data, loss_function=Automatic):
 
     is ``loss, grads = loss_and_gradient(net, (X, y), loss)``.
     """
-    from .nettrain import AutogradStep, _read_data
+    from .data import read_data
+    from .steps import AutogradStep
 
     if not isinstance(net, Layer):
         raise NetTypeError(f"loss_and_gradient: expected a net, got {type(net).__name__}")
@@ -35,6 +36,6 @@ def loss_and_gradient(net, data, loss_function=Automatic):
     raw = as_port_dict(data, in_port, out_port)
     spec = resolve_loss(net, loss_function, raw)
     step = AutogradStep(net, spec)
-    subs, grads = step.step(_read_data(net, spec, raw, "data"))
+    subs, grads = step.step(read_data(net, spec, raw, "data"))
     scales = [t.scale for t in spec.terms for _ in t.names]
     return float(subs @ scales), step.params(grads)

@@ -10,19 +10,17 @@ import numbers
 import time
 import warnings
 
-import autograd.numpy as anp
 import numpy as np
-from autograd import grad_and_aux
 
 from ..errors import DataError, NetTypeError, ParameterError, PortError
 from ..net.layer import Layer
 from ..net.ops import NetInitialize
-from .data import as_port_dict, check_lengths, read_examples, shuffled_batches, split_validation, unknown_ports
+from .data import as_port_dict, check_lengths, read_data, shuffled_batches, split_validation
+from .steps import select_step
 from .events import StopTraining, TrainingEvent
 from .optimizers import check_schedule, make_optimizer, schedule_factor
 from .results import ALIASES, PROPERTIES, NetTrainResults
 from .spec import Automatic, Scaled, resolve_loss
-from .trees import tree_leaves, tree_rebuild
 
 __all__ = ["NetTrain", "TrainingDivergedWarning"]
 
@@ -32,138 +30,6 @@ AUTOMATIC_STEPS = 2000
 
 class TrainingDivergedWarning(RuntimeWarning):
     """The loss became NaN or infinite; NetTrain returned the last finite net."""
-
-
-# ---------------------------------------------------------------------- parameter trees
-# ---------------------------------------------------------------------- the objective
-def _per_example(v):
-    """A loss port's value per example: array-valued losses are summed."""
-    if v.ndim > 1:
-        v = anp.sum(anp.reshape(v, (v.shape[0], -1)), axis=1)
-    return v
-
-
-def make_objective(net, spec):
-    """``objective(params, batch) -> (total, sub-losses)``: batch means of every term.
-
-    ``total = sum(scale * sub-loss)``; the sub-losses are unscaled, one per
-    name in ``spec.sub_loss_names``.
-    """
-    inputs = tuple(net.inputs)
-    terms = [(t, (t.loss.params if t.loss is not None else None)) for t in spec.terms]
-    scales = np.array([t.scale for t in spec.terms for _ in t.names])
-
-    def objective(params, batch):
-        outs = net.apply(params, {p: batch[p] for p in inputs if p in batch})
-        subs = []
-        for term, loss_params in terms:
-            if term.loss is None:
-                subs.append(anp.mean(_per_example(outs[term.port])))
-                continue
-            ins = {"Input": outs[term.port]}
-            if term.target is not None:
-                ins["Target"] = batch[term.target]
-            if term.weight and "Weight" in batch:
-                ins["Weight"] = batch["Weight"]
-            louts = term.loss.apply(loss_params, ins)
-            for name in term.loss.outputs:
-                subs.append(anp.mean(_per_example(louts[name])))
-        subs = anp.stack(subs) if len(subs) > 1 else anp.reshape(subs[0], (1,))
-        return anp.sum(subs * scales), subs
-
-    return objective
-
-
-class AutogradStep:
-    """The general training step: autograd through ``net.apply`` and the losses.
-
-    The interface every step offers NetTrain:
-
-    ``leaves``: list of parameter arrays, updated in place by the optimizer;
-    ``step(batch) -> (sub-losses, gradients)``: at the current ``leaves``;
-    ``evaluate(batch) -> sub-losses``: no gradient;
-    ``params(leaves=None)``: the parameter tree for ``net.with_params``.
-    """
-
-    def __init__(self, net, spec):
-        self.template = net.params or {}
-        self.leaves = [np.array(a, dtype=float) for a in tree_leaves(self.template)]
-        self.objective = make_objective(net, spec)
-        self._grad = grad_and_aux(self.objective)
-
-    def params(self, leaves=None):
-        return tree_rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
-
-    def step(self, batch):
-        grads, subs = self._grad(tree_rebuild(self.template, self.leaves), batch)
-        return np.asarray(subs), tree_leaves(grads)
-
-    def evaluate(self, batch):
-        return np.asarray(self.objective(tree_rebuild(self.template, self.leaves), batch)[1])
-
-
-def select_step(net, spec, working_precision="Real64"):
-    """The fastest step that computes this net's loss exactly.
-
-    A plain chain of LinearLayer / named ElementwiseLayer / SoftmaxLayer with
-    one built-in loss gets the fused numpy step (:mod:`lossviz.train.fused`);
-    every other net gets AutogradStep. ``working_precision`` ("Real64" or
-    "Real32") applies to the fused step; AutogradStep works in float64.
-    """
-    from .fused import FusedStep, check_precision, fusion_plan
-
-    check_precision(working_precision)
-    plan = fusion_plan(net, spec)
-    if plan is not None:
-        return FusedStep(net, spec, working_precision=working_precision, plan=plan)
-    return AutogradStep(net, spec)
-
-
-# ---------------------------------------------------------------------- data
-def _read_data(net, spec, raw, what):
-    arrays = {}
-    for p in net.inputs:
-        if p in raw:
-            arrays[p] = read_examples(net.inputs[p], raw[p], p)
-        elif p not in net.optional_inputs:
-            raise PortError(f"{what}: no data for the net's input port {p!r}; the data has "
-                            f"{', '.join(map(repr, raw))}")
-    allowed = list(net.inputs)
-    for t in spec.terms:
-        if t.target is None:
-            continue
-        allowed.append(t.target)
-        if t.target not in raw:
-            raise PortError(f"{what}: no data for {t.target!r}, the target of the loss on output {t.port!r}; "
-                            f"the data has {', '.join(map(repr, raw))}")
-        coder = net.outputs[t.port].coder
-        arrays[t.target] = read_examples(t.loss.inputs["Target"], raw[t.target], t.target,
-                                         decoder=coder if hasattr(coder, "encode_target") else None)
-        _check_targets(t, arrays[t.target])
-    if any(t.weight for t in spec.terms):
-        allowed.append("Weight")
-        if "Weight" in raw:
-            arrays["Weight"] = read_examples(_weight_type(spec), raw["Weight"], "Weight")
-    unknown_ports(raw, allowed, what)
-    check_lengths(arrays, what)
-    return arrays
-
-
-def _weight_type(spec):
-    from ..net.ports import UNKNOWN
-
-    t = next(t for t in spec.terms if t.weight)
-    return t.loss.inputs.get("Weight", UNKNOWN)
-
-
-def _check_targets(term, arr):
-    """Targets the loss cannot take get a clear error before training."""
-    t = term.loss.inputs["Target"]
-    if t.kind == "Integer" and term.loss.inputs["Input"].dims:
-        n = term.loss.inputs["Input"].dims[-1]
-        if isinstance(n, int) and arr.size and (arr.min() < 0 or arr.max() >= n):
-            raise DataError(f"port {term.target!r}: class indices must be in 0..{n - 1} (0-based) for "
-                            f"the loss on {term.port!r}; got values from {arr.min()} to {arr.max()}")
 
 
 # ---------------------------------------------------------------------- options
@@ -295,7 +161,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     out_port = next(iter(net.outputs)) if len(net.outputs) == 1 else None
     raw = as_port_dict(data, in_port, out_port)
     spec = resolve_loss(net, loss_function, raw)
-    train = _read_data(net, spec, raw, "data")
+    train = read_data(net, spec, raw, "data")
     rng = np.random.default_rng(random_seed)
     valid = None
     if isinstance(validation_set, Scaled):
@@ -303,7 +169,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
             raise ParameterError(f"NetTrain: validation_set=Scaled(f) needs 0 < f < 1, got {validation_set.r:g}")
         train, valid = split_validation(train, validation_set.r, rng)
     elif validation_set is not None:
-        valid = _read_data(net, spec, as_port_dict(validation_set, in_port, out_port, what="validation_set"),
+        valid = read_data(net, spec, as_port_dict(validation_set, in_port, out_port, what="validation_set"),
                            "validation_set")
     n = check_lengths(train)
 

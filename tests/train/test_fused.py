@@ -24,7 +24,8 @@ from lossviz.losses import (
 from lossviz.net.primitives import ACTIVATIONS
 from lossviz.train import NetTrain, Scaled, nettrain
 from lossviz.train.fused import FusedStep, why_not_fused
-from lossviz.train.nettrain import AutogradStep, _read_data, select_step
+from lossviz.train.data import read_data as _read_data
+from lossviz.train.steps import AutogradStep, select_step
 from lossviz.train.spec import Automatic, resolve_loss
 
 RNG = np.random.default_rng(7)

@@ -1,0 +1,110 @@
+"""Training steps: what computes a batch's loss and gradient for NetTrain.
+
+Every step offers the same small interface:
+
+``leaves``
+    the list of parameter arrays, updated in place by the optimizer;
+``step(batch) -> (sub-losses, gradients)``
+    the unscaled sub-losses (one per name in ``spec.sub_loss_names``) and the
+    gradient of ``sum(scale * sub-loss)`` at the current ``leaves``;
+``evaluate(batch) -> sub-losses``
+    no gradient;
+``params(leaves=None)``
+    the parameter tree (float64) for ``net.with_params``.
+
+:func:`select_step` picks the fastest step that computes a net's loss exactly:
+:class:`~lossviz.train.fused.FusedStep` when it can, :class:`AutogradStep`
+otherwise.
+"""
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad_and_aux
+
+from .trees import tree_leaves, tree_rebuild
+
+__all__ = ["AutogradStep", "make_objective", "select_step"]
+
+
+def _per_example(v):
+    """A loss port's value per example: array-valued losses are summed."""
+    if v.ndim > 1:
+        v = anp.sum(anp.reshape(v, (v.shape[0], -1)), axis=1)
+    return v
+
+
+def make_objective(net, spec):
+    """``objective(params, batch) -> (total, sub-losses)``: batch means of every term.
+
+    ``total = sum(scale * sub-loss)``; the sub-losses are unscaled, one per
+    name in ``spec.sub_loss_names``.
+    """
+    inputs = tuple(net.inputs)
+    terms = [(t, (t.loss.params if t.loss is not None else None)) for t in spec.terms]
+    scales = np.array([t.scale for t in spec.terms for _ in t.names])
+
+    def objective(params, batch):
+        outs = net.apply(params, {p: batch[p] for p in inputs if p in batch})
+        subs = []
+        for term, loss_params in terms:
+            if term.loss is None:
+                subs.append(anp.mean(_per_example(outs[term.port])))
+                continue
+            ins = {"Input": outs[term.port]}
+            if term.target is not None:
+                ins["Target"] = batch[term.target]
+            if term.weight and "Weight" in batch:
+                ins["Weight"] = batch["Weight"]
+            louts = term.loss.apply(loss_params, ins)
+            for name in term.loss.outputs:
+                subs.append(anp.mean(_per_example(louts[name])))
+        subs = anp.stack(subs) if len(subs) > 1 else anp.reshape(subs[0], (1,))
+        return anp.sum(subs * scales), subs
+
+    return objective
+
+
+class AutogradStep:
+    """The general training step: autograd through ``net.apply`` and the losses.
+
+    The interface every step offers NetTrain:
+
+    ``leaves``: list of parameter arrays, updated in place by the optimizer;
+    ``step(batch) -> (sub-losses, gradients)``: at the current ``leaves``;
+    ``evaluate(batch) -> sub-losses``: no gradient;
+    ``params(leaves=None)``: the parameter tree for ``net.with_params``.
+    """
+
+    def __init__(self, net, spec):
+        self.template = net.params or {}
+        self.leaves = [np.array(a, dtype=float) for a in tree_leaves(self.template)]
+        self.objective = make_objective(net, spec)
+        self._grad = grad_and_aux(self.objective)
+
+    def params(self, leaves=None):
+        return tree_rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
+
+    def step(self, batch):
+        grads, subs = self._grad(tree_rebuild(self.template, self.leaves), batch)
+        return np.asarray(subs), tree_leaves(grads)
+
+    def evaluate(self, batch):
+        return np.asarray(self.objective(tree_rebuild(self.template, self.leaves), batch)[1])
+
+
+def select_step(net, spec, working_precision="Real64"):
+    """The fastest step that computes this net's loss exactly.
+
+    A plain chain of LinearLayer / named ElementwiseLayer / SoftmaxLayer with
+    one built-in loss gets the fused numpy step (:mod:`lossviz.train.fused`);
+    every other net gets AutogradStep. ``working_precision`` ("Real64" or
+    "Real32") applies to the fused step; AutogradStep works in float64.
+    """
+    from .fused import FusedStep, check_precision, fusion_plan
+
+    check_precision(working_precision)
+    plan = fusion_plan(net, spec)
+    if plan is not None:
+        return FusedStep(net, spec, working_precision=working_precision, plan=plan)
+    return AutogradStep(net, spec)
