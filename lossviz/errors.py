@@ -17,6 +17,7 @@ __all__ = [
     "NetTypeError",
     "describe_shape",
     "describe_value",
+    "check_random_seed",
 ]
 
 
@@ -76,3 +77,26 @@ def describe_value(value, limit: int = 60) -> str:
         pass
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_random_seed(value, where: str):
+    """``value`` as a ``random_seed``: None, or an int >= 0 (numpy integers too).
+
+    Returns None or a Python int. Anything else (a bool, a negative or fractional
+    number, a string) raises :class:`ParameterError` naming ``random_seed``, the
+    value and what was expected; ``where`` names the function, e.g. "NetTrain".
+    """
+    import numbers
+
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if value >= 0:
+            return int(value)
+        raise ParameterError(
+            f"{where}: random_seed must be None or an int >= 0, got {value!r} (a negative int)"
+        )
+    kind = "a bool" if isinstance(value, bool) else f"a {type(value).__name__}"
+    raise ParameterError(
+        f"{where}: random_seed must be None or an int >= 0, got {describe_value(value)} ({kind})"
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import NetTypeError, PortError
+from ..errors import NetTypeError, PortError, check_random_seed
 from .graph import GRAPH, NetGraph
 from .layer import Layer
 
@@ -14,12 +14,13 @@ def NetInitialize(net, random_seed=None, *, force=False):
     """Return a copy of ``net`` whose parameters all have values.
 
     Weights are Glorot-uniform, biases zero. Parameters that already have
-    values are kept unless ``force=True``. The same ``random_seed`` gives
-    the same parameters, bit for bit.
+    values are kept unless ``force=True``. ``random_seed`` is None (fresh
+    randomness) or an int >= 0; the same seed gives the same parameters, bit
+    for bit.
     """
     if not isinstance(net, Layer):
         raise NetTypeError(f"NetInitialize: expected a layer or net, got {type(net).__name__}")
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(check_random_seed(random_seed, "NetInitialize"))
     return net.initialize(rng, force=force)
 
 
