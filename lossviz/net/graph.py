@@ -128,6 +128,7 @@ class NetGraph(Layer):
                             f"({name!r}, NetPort({port + '2'!r}))"
                         )
                     out_map[port] = (name, port)
+        order = _topological_order(layers, in_edges)  # first: a cycle also leaves no output unconnected
         if not out_map:
             raise GraphError("NetGraph: the graph has no output ports")
         graph_inputs = []
@@ -136,14 +137,26 @@ class NetGraph(Layer):
                 graph_inputs.append(port)
         clash = set(graph_inputs) & set(out_map)
         if clash:
-            raise GraphError(f"NetGraph: {sorted(clash)[0]!r} is both an input and an output port of the graph")
+            port = sorted(clash)[0]
+            readers = sorted({n for (n, _), src in in_edges.items() if src == (GRAPH, port)}, key=list(layers).index)
+            feeder = out_map[port][0]
+            if feeder in readers:
+                why = (f"that is a cycle through NetPort({port!r}): layer {feeder!r} would take its own output "
+                       f"as input")
+            else:
+                why = (f"a graph port is either an input or an output; to feed layer {readers[0]!r} from layer "
+                       f"{feeder!r}, connect them directly: ({feeder!r}, {readers[0]!r})")
+            raise GraphError(
+                f"NetGraph: {port!r} is both an input and an output port of the graph (layer {feeder!r} feeds "
+                f"NetPort({port!r}) and layer {readers[0]!r} reads it); {why}"
+            )
 
         self.layers = dict(layers)
         self._in_edges = in_edges
         self._out_map = out_map
         self.input_names = tuple(graph_inputs)
         self.output_names = tuple(out_map)
-        self.order = _topological_order(layers, in_edges)
+        self.order = order
         self.optional_inputs = tuple(
             p for p in graph_inputs
             if all(layers[n].optional_inputs and q in layers[n].optional_inputs
@@ -406,24 +419,54 @@ def _destination(layers, d):
 
 
 def _topological_order(layers, in_edges):
+    """The layer names in an order where every layer comes after the layers that feed it.
+
+    A depth-first search over the "is fed by" relation, iterative so that long
+    chains do not exhaust Python's recursion; the order is the same as the
+    recursive post-order (layers in declaration order, their sources likewise).
+    A cycle raises a GraphError naming its layers and the connections that close it.
+    """
+    position = {n: i for i, n in enumerate(layers)}
     deps = {n: set() for n in layers}
-    for (node, _), (snode, _) in in_edges.items():
+    wires = {}  # (source layer, destination layer) -> (source port, destination port), the first one
+    for (node, port), (snode, sport) in in_edges.items():
         if snode != GRAPH:
             deps[node].add(snode)
+            wires.setdefault((snode, node), (sport, port))
+    deps = {n: sorted(d, key=position.__getitem__) for n, d in deps.items()}
     order, state = [], {}
-
-    def visit(n, path):
-        if state.get(n) == "done":
-            return
-        if state.get(n) == "active":
-            cycle = path[path.index(n):] + [n]
-            raise GraphError(f"NetGraph: the connections form a cycle: {' -> '.join(map(repr, cycle))}")
-        state[n] = "active"
-        for d in sorted(deps[n], key=list(layers).index):
-            visit(d, path + [n])
-        state[n] = "done"
-        order.append(n)
-
-    for n in layers:
-        visit(n, [])
+    for root in layers:
+        if root in state:
+            continue
+        state[root] = "active"
+        stack = [(root, iter(deps[root]))]
+        while stack:
+            node, pending = stack[-1]
+            for dep in pending:
+                if state.get(dep) == "active":
+                    path = [n for n, _ in stack]
+                    raise _cycle_error(path[path.index(dep):], wires)
+                if dep not in state:
+                    state[dep] = "active"
+                    stack.append((dep, iter(deps[dep])))
+                    break
+            else:
+                stack.pop()
+                state[node] = "done"
+                order.append(node)
     return order
+
+
+def _cycle_error(path, wires):
+    """GraphError for a cycle; ``path[i]`` is fed by ``path[i + 1]`` and the last is fed by ``path[0]``."""
+    flow = [path[0], *reversed(path[1:]), path[0]]  # in the direction the data flows
+    links = [(a, b, *wires[a, b]) for a, b in zip(flow[:-1], flow[1:])]
+    detail = ", ".join(f"{_end_name(a, sp, True)} -> {_end_name(b, dp, False)}" for a, b, sp, dp in links)
+    if len(path) == 1:
+        what = f"layer {path[0]!r} feeds its own input ({detail})"
+    else:
+        what = f"through the connections {detail}"
+    return GraphError(
+        f"NetGraph: the connections form a cycle: {' -> '.join(map(repr, flow))}: {what}; a layer cannot "
+        f"take its own output as input, directly or through other layers: remove one of these connections"
+    )

@@ -242,6 +242,8 @@ def _read_arrays(name):
         raise ParameterError(f"load: {name!r} is a directory, not a net file written by net.save(path)") from None
     except OSError as e:
         raise _bad(name, f"cannot open it ({e.strerror or e})") from None
+    if not head:
+        raise _bad(name, "it is empty (0 bytes)")
     if head.startswith(_NPY_MAGIC):
         raise _bad(name, "it is a single numpy array (.npy, as np.save writes), not a net file (.npz, as "
                          "net.save writes)")
