@@ -144,7 +144,8 @@ class NetEncoder(_Coder):
         else:
             key = _key(x)
             if not isinstance(key, Hashable) or key not in self._index:
-                raise DataError(f"port {port!r}: {x!r} is not one of the classes {self.labels!r}")
+                raise DataError(f"port {port!r}: {x!r} is not one of the classes {self.labels!r}"
+                                f"{_suggestion(key, self.labels)}")
             idx = np.asarray(self._index[key], dtype=np.int64)
         if self.output == "UnitVector":
             return np.eye(len(self.labels))[idx]
@@ -154,7 +155,13 @@ class NetEncoder(_Coder):
         """Encode one example or a batch; returns (list of arrays, is_batch)."""
         if self.is_single(data):
             return [self.encode_one(data, port)], False
-        return [self.encode_one(x, port) for x in data], True
+        encoded = []
+        for i, x in enumerate(data):
+            try:
+                encoded.append(self.encode_one(x, port))
+            except DataError as e:  # say which example: the first wrong label may be deep in the list
+                raise DataError(f"{e}; at example {i} of {len(data)} (0-based)") from None
+        return encoded, True
 
 
 class NetDecoder(_Coder):
@@ -177,18 +184,25 @@ class NetDecoder(_Coder):
     def kind(self):
         return "Real"
 
-    def decode(self, probs, prop=None):
+    def decode(self, probs, prop=None, *, port="Output"):
         """Decode one example's array. ``prop``: None (the label), "Probabilities",
-        "Probability"+label via (prop, label), or "Decision"."""
+        "Probability"+label via (prop, label), or "Decision".
+
+        Probabilities that are NaN name no class: asking for the label (or the
+        Decision) then raises a DataError naming ``port``; "Probabilities" still
+        shows the raw values."""
         probs = np.asarray(probs, dtype=float)
         if self.type == "Boolean":
             p = float(probs)
             if prop == "Probabilities":
                 return {True: p, False: 1.0 - p}
-            return p > 0.5
-        if prop == "Probabilities":
+            if prop in (None, "Decision"):
+                _check_decidable(probs, port)
+                return p > 0.5
+        elif prop == "Probabilities":
             return {lab: float(p) for lab, p in zip(self.labels, probs)}
-        if prop in (None, "Decision"):
+        elif prop in (None, "Decision"):
+            _check_decidable(probs, port)
             return self.labels[int(np.argmax(probs))]
         raise ParameterError(
             f"NetDecoder: unknown property {prop!r}; expected None, 'Decision' or 'Probabilities'"
@@ -204,13 +218,51 @@ class NetDecoder(_Coder):
         return np.stack(arrays), is_batch
 
     def looks_like_labels(self, data) -> bool:
-        """True if ``data`` (one target or a sequence of them) consists of this decoder's labels."""
+        """True if ``data`` (one target or a sequence of them) is meant as this decoder's labels.
+
+        Looks at the first 50 items: labels if they all are labels, or if any of them
+        is neither a number nor a list of numbers (a string, say) - then a wrong
+        label among them is a mistake to report by :meth:`encode_target`, not data
+        to read as class indices or probabilities.
+        """
         if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
             return False  # probabilities, not labels
         single = not isinstance(data, (list, tuple, np.ndarray))
-        items = [data] if single else list(data)[:50]
+        items = [data] if single else list(data[:50])
         if not items:
             return False
         if self.type == "Boolean":
-            return all(isinstance(x, (bool, np.bool_)) for x in items)
-        return all(isinstance(_key(x), Hashable) and _key(x) in self._index for x in items)
+            if all(isinstance(x, (bool, np.bool_)) for x in items):
+                return True
+        elif all(isinstance(_key(x), Hashable) and _key(x) in self._index for x in items):
+            return True
+        return any(_is_label_like(x) for x in items)
+
+
+def _is_label_like(x) -> bool:
+    """True for a value that cannot be numeric data: neither a number nor an array or list."""
+    if isinstance(x, (bool, np.bool_, int, float, np.number)):
+        return False
+    return not isinstance(x, (list, tuple, np.ndarray))  # arrays: probability vectors, read as numbers
+
+
+def _suggestion(key, labels) -> str:
+    """ " (did you mean 'Less'?)" when ``key`` is a near spelling of a string label, else ""."""
+    import difflib
+
+    if not isinstance(key, str):
+        return ""
+    names = [lab for lab in labels if isinstance(lab, str)]
+    near = [lab for lab in names if lab.lower() == key.strip().lower()] or \
+        difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _check_decidable(probs, port):
+    """A DataError when the class probabilities are NaN: no class is the most probable one."""
+    if np.isnan(probs).any():
+        raise DataError(
+            f"port {port!r}: the net's class probabilities are {np.array2string(probs, precision=3)}, so no "
+            f"class is the most probable; the input (or a parameter) probably holds NaN or an infinite "
+            f"value; net(x, \"Probabilities\") shows the raw values"
+        )

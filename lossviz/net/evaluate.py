@@ -7,6 +7,8 @@ NetDecoder come back as labels.
 """
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 
 from ..errors import DataError, NetTypeError, PortError, ShapeError, describe_shape
@@ -87,13 +89,10 @@ def to_batch(t: PortType, data, port: str):
 def read_inputs(layer, data):
     """Map user data to ``{port: (examples, is_batch)}`` for the layer's inputs."""
     names = tuple(layer.inputs)
-    if isinstance(data, dict) and (set(data) & set(names) or len(names) != 1 or not data):
+    if isinstance(data, dict):  # a dict is never one example: it is data keyed by port name
         unknown = [k for k in data if k not in names]
         if unknown:
-            raise PortError(
-                f"unknown input port {unknown[0]!r}; this net's input ports are "
-                f"{', '.join(map(repr, names))}"
-            )
+            raise PortError(unknown_port_message(unknown[0], names, tuple(layer.outputs)))
         port_data = dict(data)
     elif len(names) == 1:
         port_data = {names[0]: data}
@@ -121,6 +120,29 @@ def read_inputs(layer, data):
         detail = ", ".join(f"{n!r}: {k}" for n, k in lengths.items())
         raise ShapeError(f"ports got batches of different lengths ({detail})")
     return read, bool(batched)
+
+
+def unknown_port_message(name, inputs, outputs=()):
+    """Why ``name`` is not an input port: "unknown port 'Inptu'; the net's inputs are 'Input' (did you
+    mean 'Input'?)", or that it is an output port."""
+    listed = ", ".join(map(repr, inputs))
+    if name in outputs:
+        return f"{name!r} is an output port of the net, not an input; the net's inputs are {listed}"
+    text = f"unknown port {name!r}; the net's inputs are {listed}"
+    guess = close_match(name, inputs)
+    return text + (f" (did you mean {guess!r}?)" if guess is not None else "")
+
+
+def close_match(name, options):
+    """The option ``name`` was probably meant to be (same letters in another case, or a near spelling), or None."""
+    if not isinstance(name, str):
+        return None
+    options = [o for o in options if isinstance(o, str)]
+    folded = [o for o in options if o.lower() == name.lower()]
+    if folded:
+        return folded[0]
+    near = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return near[0] if near else None
 
 
 def _stack(examples):
@@ -191,7 +213,7 @@ def _present(layer, results, is_batch, prop):
         coder = layer.outputs[n].coder
         values = results[n]
         if coder is not None and hasattr(coder, "decode"):
-            values = [coder.decode(v, decode_prop) for v in values]
+            values = _decode(coder, values, decode_prop, n, is_batch)
         elif decode_prop is not None and len(want) == 1:
             raise PortError(f"output port {n!r} has no class decoder, so it has no {decode_prop!r}")
         elif not is_batch:
@@ -201,3 +223,16 @@ def _present(layer, results, is_batch, prop):
             values = stacked if stacked is not None else list(values)
         out[n] = values if is_batch else values[0]
     return out[want[0]] if len(want) == 1 else out
+
+
+def _decode(coder, values, prop, port, is_batch):
+    """Each example's output through the port's decoder; a batch's error names the example."""
+    decoded = []
+    for i, v in enumerate(values):
+        try:
+            decoded.append(coder.decode(v, prop, port=port))
+        except DataError as e:
+            if not is_batch:
+                raise
+            raise DataError(f"{e}; at example {i} of {len(values)} (0-based)") from None
+    return decoded

@@ -97,7 +97,7 @@ def test_unknown_input_port_of_a_layer():
 
 
 def test_unknown_input_port_in_data(pair_net):
-    with pytest.raises(PortError, match=esc("unknown input port 'Targte'; this net's input ports are 'Input', 'Target'")):
+    with pytest.raises(PortError, match=esc("unknown port 'Targte'; the net's inputs are 'Input', 'Target' (did you mean 'Target'?)")):
         pair_net({"Input": [1.0, 2.0], "Targte": [1.0, 2.0]})
 
 
