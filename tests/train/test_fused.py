@@ -23,6 +23,7 @@ from lossviz.losses import (
 )
 from lossviz.net.primitives import ACTIVATIONS
 from lossviz.train import NetTrain, Scaled, nettrain
+from lossviz.train import session as training_session
 from lossviz.train.fused import FusedStep, why_not_fused
 from lossviz.train.data import read_data as _read_data
 from lossviz.train.steps import AutogradStep, select_step
@@ -185,11 +186,11 @@ def test_nettrain_trains_the_same_net_as_with_autograd(monkeypatch, layers):
     data = DATA if layers[-1] == "Softmax" else {"Input": DATA["Input"], "Output": np.eye(2)[DATA["Output"]]}
     kw = dict(batch_size=32, max_training_rounds=5, random_seed=3, progress=None,
               validation_set=Scaled(0.2), learning_rate=0.01, working_precision="Real64")
-    chosen, select = [], nettrain.select_step
-    monkeypatch.setattr(nettrain, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
+    chosen, select = [], training_session.select_step
+    monkeypatch.setattr(training_session, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
     fused = NetTrain(net, data, "All", **kw)
     assert isinstance(chosen[0], FusedStep)
-    monkeypatch.setattr(nettrain, "select_step", lambda net, spec, working_precision="Real64": AutogradStep(net, spec))
+    monkeypatch.setattr(training_session, "select_step", lambda net, spec, working_precision="Real64": AutogradStep(net, spec))
     ref = NetTrain(net, data, "All", **kw)
     np.testing.assert_allclose(fused["RoundLossList"], ref["RoundLossList"], rtol=1e-10)
     np.testing.assert_allclose(fused["ValidationLossList"], ref["ValidationLossList"], rtol=1e-10)
@@ -203,8 +204,8 @@ def test_real32_is_the_default_trains_in_float32_and_returns_float64_parameters(
     kw = dict(batch_size=32, max_training_rounds=3, random_seed=3, progress=None)
     r64 = NetTrain(net, DATA, "All", working_precision="Real64", **kw)
     r32 = NetTrain(net, DATA, "All", working_precision="Real32", **kw)
-    chosen, select = [], nettrain.select_step
-    monkeypatch.setattr(nettrain, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
+    chosen, select = [], training_session.select_step
+    monkeypatch.setattr(training_session, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
     default = NetTrain(net, DATA, "All", **kw)
     assert chosen[0].dtype == np.float32
     assert default["RoundLossList"] == r32["RoundLossList"]
