@@ -2,7 +2,10 @@
 
 A callback is any function ``f(event)``; returning ``"StopTraining"`` (or
 raising :class:`StopTraining`) ends training after the current batch, and
-the net trained so far is returned. Panels, plots and progress bars are
+the net trained so far is returned. Events come from a
+:class:`~lossviz.train.session.TrainingSession` (NetTrain drives one): "start"
+and "end" for every run, "batch" and "round" as they finish, and "change"
+when a change of loss, learning rate or batch size takes effect. Panels, plots and progress bars are
 callbacks: NetTrain never imports them. A callback with the attribute
 ``wants_batches = False`` gets only the "start", "round" and "end" events.
 """
@@ -19,7 +22,7 @@ class StopTraining(Exception):
 
 @dataclass
 class TrainingEvent:
-    """What happened: ``kind`` is "start", "batch", "round" or "end".
+    """What happened: ``kind`` is "start", "batch", "round", "change" or "end".
 
     round, batch : 1-based counters (batch counts within the round).
     batch_loss : total loss of the last batch.
@@ -29,7 +32,9 @@ class TrainingEvent:
     learning_rate : the rate used for the last step.
     progress : fraction of the planned batches done, in [0, 1].
     examples_per_second : mean throughput so far.
-    reason : at "end", why training stopped.
+    reason : at "end", why training stopped; at "change", what changed.
+    max_rounds : the round this run stops at (0 when it has no round limit).
+    time_goal : the run's time limit in seconds, or None.
     net : call ``event.net()`` for the current net (built on demand: it copies parameters).
     """
 
@@ -47,4 +52,5 @@ class TrainingEvent:
     examples_per_second: float | None = None
     elapsed: float = 0.0
     reason: str | None = None
+    time_goal: float | None = None
     net: object = None

@@ -58,6 +58,25 @@ class Optimizer:
     def _start(self, params):
         pass
 
+    def adopt(self, old_params, new_params):
+        """Carry the optimizer's state (moments, step count) over to another layout of the same parameters.
+
+        ``old_params`` and ``new_params`` hold the same numbers in the same order
+        (the sorted-key order of the parameter tree), e.g. one flat vector and one
+        array per layer, possibly in another precision: a training step that is
+        rebuilt mid-run keeps its Adam moments.
+        """
+        old_shapes = [np.shape(p) for p in old_params]
+        for name, value in list(vars(self).items()):
+            if (name.startswith("_") and isinstance(value, list) and len(value) == len(old_shapes)
+                    and all(isinstance(v, np.ndarray) and v.shape == s for v, s in zip(value, old_shapes))):
+                flat = np.concatenate([np.ravel(v) for v in value]) if value else np.zeros(0)
+                out, at = [], 0
+                for p in new_params:
+                    out.append(flat[at:at + np.size(p)].reshape(np.shape(p)).astype(np.asarray(p).dtype))
+                    at += np.size(p)
+                setattr(self, name, out)
+
     def step(self, params, grads, lr):
         """Update ``params`` in place from ``grads`` with learning rate ``lr``."""
         self.t += 1

@@ -25,8 +25,15 @@ PROPERTIES = {
     "TotalRounds": "rounds completed",
     "TotalBatches": "batches completed",
     "BestValidationRound": "the round whose net has the lowest validation loss",
-    "ReasonTrainingStopped": "MaxTrainingRounds, TimeGoal, Diverged, EarlyStopping, UserStop or Interrupted",
+    "ReasonTrainingStopped": "MaxTrainingRounds, TimeGoal, Diverged, EarlyStopping, UserStop, Interrupted or Error",
     "Method": "the optimizer used",
+    "LearningRate": "the learning rate in force at the end (before any schedule)",
+    "RoundScaledSubLossLists": "{sub-loss name: list of its mean per round, times the scale in force}",
+    "BatchesPerRound": "batches in one round (one pass over the training data)",
+    "SpecificationChanges": "[{'batch', 'round', 'description'}]: changes of loss, learning rate or batch size "
+                            "made while training (TrainingSession.set_loss_function ...)",
+    "ParameterTrajectory": "[(round, parameter tree)]: the parameters at round 0 and after rounds, "
+                           "thinned to at most 100 snapshots (for loss_landscape)",
 }
 ALIASES = {"LossEvolutionPlot": "LossPlot", "FinalRoundLoss": "RoundLoss"}
 

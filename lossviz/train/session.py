@@ -1,0 +1,731 @@
+"""TrainingSession: a training run you can step, pause, steer and inspect.
+
+:func:`~lossviz.train.nettrain.NetTrain` trains from start to finish in one
+call. A session holds the same state between calls (the training step, the
+optimizer's moments, the data order, the history), so that a panel, a
+notebook or a script can drive it::
+
+    s = TrainingSession(net, data, loss_function=MeanSquaredLossLayer(), random_seed=0)
+    s.run(rounds=20)                                  # 20 passes over the data
+    s.set_loss_function(HuberLossLayer(rho=0.5))      # from the next batch on
+    s.step(batches=5)
+    s.run(time_goal=2.0)
+    s.results()["SpecificationChanges"]               # [{'batch': ..., 'description': "..."}]
+
+``run`` blocks; run it in a thread to train live, and call :meth:`stop`,
+:meth:`set_loss_function`, :meth:`set_learning_rate` or
+:meth:`set_batch_size` from another thread: changes are queued and take
+effect before the next batch, and every change is recorded (in
+``s.changes``, in the results, and as a "change" event).
+
+Subscribers (``callbacks=`` or :meth:`subscribe`) get a
+:class:`~lossviz.train.events.TrainingEvent` for every "start", "batch",
+"round", "change" and "end"; they run in the training thread.
+
+Reproducibility: the same ``random_seed`` gives the same data order, the
+same initial parameters and so, on one machine with the same BLAS thread
+count, the same trained net bit for bit (a different CPU or thread count may
+change the last bits of matrix products).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from ..errors import DataError, NetTypeError, ParameterError
+from ..net.layer import Layer
+from ..net.ops import NetInitialize
+from .data import GATHER_BYTES, as_port_dict, check_lengths, read_data
+from .events import StopTraining, TrainingEvent
+from .optimizers import check_schedule, make_optimizer, schedule_factor
+from .results import NetTrainResults
+from .spec import Automatic, Scaled, resolve_loss
+from .steps import AutogradStep, select_step
+
+__all__ = ["TrainingSession", "TrainingDivergedWarning", "TrainingStalledWarning"]
+
+#: ParameterTrajectory keeps at most this many snapshots (every other one is dropped when full)
+MAX_TRAJECTORY = 100
+#: evaluation of validation sets runs in chunks of this many examples
+EVALUATION_CHUNK = 1024
+
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """The loss became NaN or infinite; training returned the best finite net so far."""
+
+
+class TrainingStalledWarning(RuntimeWarning):
+    """The loss has not improved on its first value after many rounds with a huge learning rate."""
+
+
+def check_random_seed(value, where):
+    """``random_seed``: None or an int >= 0 (ParameterError naming it otherwise)."""
+    import numbers
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ParameterError(f"{where}: random_seed must be None or an int >= 0, got {value!r}")
+    return int(value)
+
+
+def _check_int(name, value, low, allow_none=True, owner="NetTrain"):
+    import numbers
+
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ParameterError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_positive(name, value, owner="NetTrain"):
+    import numbers
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
+        raise ParameterError(f"{owner}: {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _patience(criterion):
+    """``training_stopping_criterion`` -> (patience or None, min_delta)."""
+    import numbers
+
+    if criterion is None:
+        return None, 0.0
+    if isinstance(criterion, dict):
+        unknown = set(criterion) - {"patience", "min_delta"}
+        if unknown:
+            raise ParameterError(f"NetTrain: training_stopping_criterion has unknown key {sorted(unknown)[0]!r}; "
+                                 f"expected 'patience' and 'min_delta'")
+        delta = criterion.get("min_delta", 0.0)
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not math.isfinite(delta) or delta < 0:
+            raise ParameterError(f"NetTrain: training_stopping_criterion['min_delta'] must be a finite number "
+                                 f">= 0, got {delta!r}")
+        return (_check_int("training_stopping_criterion['patience']", criterion.get("patience", 3), 1),
+                float(delta))
+    return _check_int("training_stopping_criterion", criterion, 1), 0.0
+
+
+def _check_callbacks(callbacks):
+    cbs = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    for cb in cbs:
+        if not callable(cb):
+            raise NetTypeError(f"NetTrain: callbacks must be functions of an event, got {cb!r}")
+    return cbs
+
+
+def _describe_change(old, new):
+    """What changed between two LossSpecifications, in one line ("'Output': MSE() -> Huber(...)")."""
+    def by_port(spec):
+        return {t.port: t for t in spec.terms}
+
+    before, after = by_port(old), by_port(new)
+    parts = []
+    for port in list(before) + [p for p in after if p not in before]:
+        a, b = before.get(port), after.get(port)
+        if a is None:
+            parts.append(f"{port!r}: + {_term_text(b)}")
+        elif b is None:
+            parts.append(f"{port!r}: off")
+        elif _term_text(a) != _term_text(b):
+            parts.append(f"{port!r}: {_term_text(a)} -> {_term_text(b)}")
+    return "; ".join(parts) or "loss unchanged"
+
+
+def _term_text(term):
+    if term.loss is None:
+        what = "the port"
+    else:
+        opts = {k: v for k, v in term.loss.config().items() if k.lower() not in
+                {p.lower() for p in (*term.loss.inputs, *term.loss.outputs)}}
+        what = type(term.loss).__name__.removesuffix("Layer")
+        if opts:
+            what += "(" + ", ".join(f"{k}={v!r}" for k, v in opts.items()) + ")"
+    return what if term.scale == 1.0 else f"{what} x{term.scale:g}"
+
+
+class TrainingSession:
+    """A training run of ``net`` on ``data`` that can be stepped, stopped, steered and inspected.
+
+    The arguments are NetTrain's (see :func:`~lossviz.train.nettrain.NetTrain`);
+    everything is checked, the loss resolved, the data read and the net
+    initialized when the session is made, so a mistake is reported before any
+    training. ``net`` itself is never changed.
+
+    Attributes
+    ----------
+    net : the current net (a copy with the current parameters).
+    spec : the resolved :class:`~lossviz.train.spec.LossSpecification` in force.
+    round, batch : rounds completed, and batches done in the current round.
+    total_batches, examples_seen, elapsed : counters over every run.
+    changes : ``[{"batch", "round", "description"}]``, one per change that took effect.
+    running : True while :meth:`run` (or :meth:`step`) trains.
+    last_error : the exception that ended the last run with reason "Error", else None.
+    """
+
+    def __init__(self, net, data, loss_function=Automatic, *, validation_set=None, batch_size=64,
+                 method="ADAM", learning_rate=None, learning_rate_schedule=None, l2_regularization=0.0,
+                 gradient_clipping=None, random_seed=None, training_stopping_criterion=None,
+                 working_precision="Real32", callbacks=()):
+        from .fused import check_precision
+
+        if not isinstance(net, Layer):
+            raise NetTypeError(f"NetTrain: net must be a lossviz net or layer, got {type(net).__name__}")
+        self.batch_size = _check_int("batch_size", batch_size, 1, allow_none=False)
+        self._patience, self._min_delta = _patience(training_stopping_criterion)
+        self._schedule = check_schedule(learning_rate_schedule)
+        self.optimizer = make_optimizer(method, l2_regularization=l2_regularization,
+                                        gradient_clipping=gradient_clipping)
+        self.learning_rate = (_check_positive("learning_rate", learning_rate)
+                              or self.optimizer.default_learning_rate)
+        check_precision(working_precision)
+        self.working_precision = working_precision
+        self.random_seed = check_random_seed(random_seed, "NetTrain")
+        self._subscribers = _check_callbacks(callbacks)
+
+        # ---- the loss and the data, all checked before any training
+        self._in_port = next(iter(net.inputs)) if len(net.inputs) == 1 else None
+        self._out_port = next(iter(net.outputs)) if len(net.outputs) == 1 else None
+        self._raw = as_port_dict(data, self._in_port, self._out_port)
+        self._raw_valid = None
+        self._validation_fraction = None
+        if isinstance(validation_set, Scaled):
+            if not 0 < validation_set.r < 1:
+                raise ParameterError(f"NetTrain: validation_set=Scaled(f) needs 0 < f < 1, got {validation_set.r:g}")
+            self._validation_fraction = validation_set.r
+        elif validation_set is not None:
+            self._raw_valid = as_port_dict(validation_set, self._in_port, self._out_port, what="validation_set")
+        self._rng = np.random.default_rng(self.random_seed)
+        spec = resolve_loss(net, loss_function, self._raw)
+        arrays = read_data(net, spec, self._raw, "data")
+        self._held = None
+        if self._validation_fraction is not None:
+            n_all = check_lengths(arrays)
+            k = int(round(n_all * self._validation_fraction))
+            if not 0 < k < n_all:
+                raise DataError(f"validation_set=Scaled({self._validation_fraction:g}) holds out {k} of {n_all} "
+                                f"examples; need at least one for each of training and validation")
+            perm = self._rng.permutation(n_all)
+            self._held, self._kept = perm[:k], perm[k:]
+        self._train, self._valid = self._split(arrays, net, spec)
+        self.n = check_lengths(self._train)
+
+        # ---- parameters: our own copies, updated in place
+        if not net.initialized:
+            net = NetInitialize(net, random_seed=int(self._rng.integers(2**31))
+                                if self.random_seed is not None else None)
+        self._net = net
+        self._initial_net = net
+        self.spec = spec
+        self._engine = select_step(net, spec, working_precision)
+        self.optimizer.start(self._engine.leaves)
+
+        self._lock = threading.Lock()
+        self._pending = []  # queued changes: (kind, payload)
+        self._stop = threading.Event()
+        self._run_lock = threading.Lock()
+        self.running = False
+        self.last_error = None
+        self._reset_history()
+
+    # ================================================================== data
+    def _split(self, arrays, net, spec):
+        """Training arrays and validation arrays (or None) for ``spec``."""
+        if self._held is not None:
+            return ({p: a[self._kept] for p, a in arrays.items()}, {p: a[self._held] for p, a in arrays.items()})
+        if self._raw_valid is not None:
+            return arrays, read_data(net, spec, self._raw_valid, "validation_set")
+        return arrays, None
+
+    # ================================================================== state
+    def _reset_history(self):
+        self.round = 0  # completed rounds
+        self.batch = 0  # batches done in the current round
+        self.total_batches = 0
+        self.examples_seen = 0
+        self.elapsed = 0.0
+        self.changes = []
+        self._perm, self._pos, self._block = None, 0, None
+        self._names = list(self.spec.sub_loss_names)
+        self._hist = {"batch": [], "round": [], "valid": [], "round_subs": {k: [] for k in self._names},
+                      "round_scaled": {k: [] for k in self._names}, "valid_subs": {k: [] for k in self._names}}
+        self._round_acc = self._new_round_acc()
+        self._best = {"loss": math.inf, "round": None, "leaves": None}
+        self._best_train = {"loss": math.inf, "leaves": [a.copy() for a in self._engine.leaves]}
+        self._stall = 0
+        self._trajectory = [(0, self._engine, [a.copy() for a in self._engine.leaves])]
+        self._reason = None
+        self._lr = self.learning_rate
+
+    def _new_round_acc(self):
+        return {"total": 0.0, "count": 0, "subs": [], "sizes": []}
+
+    @property
+    def _scales(self):
+        return np.array([t.scale for t in self.spec.terms for _ in t.names])
+
+    @property
+    def net(self):
+        """The current net: a copy of the net with the current parameters."""
+        return self._net.with_params(self._engine.params())
+
+    def _current_net(self, leaves=None):
+        return self._net.with_params(self._engine.params(leaves))
+
+    # ================================================================== subscribers
+    def subscribe(self, callback):
+        """Send every :class:`TrainingEvent` to ``callback(event)`` (in the training thread)."""
+        _check_callbacks([callback])
+        if callback not in self._subscribers:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback):
+        """Stop sending events to ``callback`` (no error if it was not subscribed)."""
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
+    def _emit(self, event, errstate, batches_only=False):
+        targets = [cb for cb in list(self._subscribers) if not batches_only or getattr(cb, "wants_batches", True)]
+        if not targets:
+            return
+        with np.errstate(**errstate):
+            for cb in targets:
+                if cb(event) == "StopTraining":
+                    raise StopTraining
+
+    # ================================================================== steering (thread-safe)
+    def stop(self):
+        """Ask a running :meth:`run` to return after the current batch (reason "UserStop")."""
+        self._stop.set()
+
+    def set_loss_function(self, loss_function):
+        """Train on ``loss_function`` (any LossFunction form) from the next batch on.
+
+        The new specification is resolved and checked on a few examples here,
+        in the caller's thread (a mistake raises now, and training goes on
+        unchanged); it takes effect before the next batch and is recorded in
+        :attr:`changes`. Returns the resolved specification.
+        """
+        spec = resolve_loss(self._net, loss_function, self._raw)
+        arrays = read_data(self._net, spec, self._raw, "data")
+        train, valid = self._split(arrays, self._net, spec)
+        probe = {p: a[:2] for p, a in train.items()}
+        with np.errstate(all="ignore"):
+            AutogradStep(self._current_net(), spec).evaluate(probe)
+        with self._lock:
+            self._pending.append(("spec", (spec, train, valid)))
+        return spec
+
+    def set_learning_rate(self, learning_rate):
+        """Use ``learning_rate`` from the next batch on (recorded in :attr:`changes`)."""
+        lr = _check_positive("learning_rate", learning_rate, owner="TrainingSession")
+        with self._lock:
+            self._pending.append(("learning_rate", lr))
+
+    def set_batch_size(self, batch_size):
+        """Use batches of ``batch_size`` examples from the next batch on (recorded in :attr:`changes`)."""
+        bs = _check_int("batch_size", batch_size, 1, allow_none=False, owner="TrainingSession")
+        with self._lock:
+            self._pending.append(("batch_size", bs))
+
+    def reset(self, random_seed=None):
+        """Start again: new initial parameters (from ``random_seed``), fresh optimizer, empty history.
+
+        The loss specification and options in force are kept. Not while running.
+        """
+        if self.running:
+            raise ParameterError("TrainingSession.reset: the session is running; call stop() first")
+        self.random_seed = check_random_seed(random_seed, "TrainingSession.reset")
+        self._rng = np.random.default_rng(self.random_seed)
+        net = self._initial_net
+        self._net = NetInitialize(net, random_seed=int(self._rng.integers(2**31))
+                                  if self.random_seed is not None else None)
+        self._engine = select_step(self._net, self.spec, self.working_precision)
+        self.optimizer.start(self._engine.leaves)
+        with self._lock:
+            self._pending.clear()
+        self.last_error = None
+        self._reset_history()
+
+    def _apply_pending(self, errstate):
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for kind, payload in pending:
+            if kind == "spec":
+                spec, train, valid = payload
+                description = _describe_change(self.spec, spec)
+                self._switch_spec(spec)
+                self._train, self._valid, self._block = train, valid, None
+            elif kind == "learning_rate":
+                description = f"learning rate {self.learning_rate:g} -> {payload:g}"
+                self.learning_rate = payload
+            else:
+                description = f"batch size {self.batch_size} -> {payload}"
+                self.batch_size = payload
+            change = {"batch": self.total_batches, "round": self._round_position(), "description": description}
+            self.changes.append(change)
+            self._emit(TrainingEvent("change", round=self.round, batch=self.batch, reason=description,
+                                     learning_rate=self._lr, elapsed=self.elapsed, net=self._current_net),
+                       errstate)
+
+    def _switch_spec(self, spec):
+        """Make the step compute ``spec``: in place when it can, else a new step with the same parameters."""
+        engine = self._engine
+        set_spec = getattr(engine, "set_spec", None)
+        if set_spec is None or not set_spec(spec):
+            current = self._current_net()
+            new = select_step(current, spec, self.working_precision)
+            self.optimizer.adopt(engine.leaves, new.leaves)
+            self._best_train["leaves"] = _relayout(self._best_train["leaves"], new.leaves)
+            if self._best["leaves"] is not None:
+                self._best["leaves"] = _relayout(self._best["leaves"], new.leaves)
+            self._engine = new
+        self.spec = spec
+        for name in spec.sub_loss_names:
+            if name not in self._names:  # a new sub-loss: no values for the rounds before
+                self._names.append(name)
+                for lists in (self._hist["round_subs"], self._hist["round_scaled"], self._hist["valid_subs"]):
+                    lists[name] = [math.nan] * len(self._hist["round"])
+                    if lists is self._hist["valid_subs"]:
+                        lists[name] = [math.nan] * len(self._hist["valid"])
+        self._round_acc["subs"], self._round_acc["sizes"] = [], []  # sub-loss layout changed: restart the means
+
+    def _round_position(self):
+        per_round = max(1, math.ceil(self.n / self.batch_size))
+        return self.round + self.batch / per_round
+
+    # ================================================================== training
+    def step(self, batches=1):
+        """Train on ``batches`` more batches (crossing round boundaries); returns the last batch loss."""
+        batches = _check_int("batches", batches, 1, allow_none=False, owner="TrainingSession.step")
+        self.run(batches=batches)
+        return self._hist["batch"][-1] if self._hist["batch"] else None
+
+    def run_round(self):
+        """Finish the current round (or train one whole round); returns the stop reason."""
+        return self.run(rounds=1)
+
+    def run(self, rounds=None, *, batches=None, max_rounds=None, time_goal=None):
+        """Train until a limit is reached or :meth:`stop` is called; returns why it stopped.
+
+        rounds : int, rounds (passes over the data) to complete in this call.
+        batches : int, batches to run in this call.
+        max_rounds : int, stop when this many rounds are complete in all.
+        time_goal : float, seconds to train in this call.
+
+        With no limit it runs until :meth:`stop`. The reason is one of
+        "MaxTrainingRounds", "TimeGoal", "UserStop", "Diverged",
+        "EarlyStopping", "Interrupted" or "Error" (the exception is then
+        re-raised, after the state and history up to the failing batch are
+        kept: :meth:`results` still works, and so does the next ``run``).
+        """
+        rounds = _check_int("rounds", rounds, 1, owner="TrainingSession.run")
+        batches = _check_int("batches", batches, 1, owner="TrainingSession.run")
+        max_rounds = _check_int("max_rounds", max_rounds, 1, owner="TrainingSession.run")
+        time_goal = _check_positive("time_goal", time_goal, owner="TrainingSession.run")
+        if not self._run_lock.acquire(blocking=False):
+            raise ParameterError("TrainingSession.run: the session is already running (one run at a time)")
+        try:
+            self.running = True
+            self._stop.clear()
+            return self._run(rounds, batches, max_rounds, time_goal)
+        finally:
+            self.running = False
+            self._run_lock.release()
+
+    def _run(self, rounds, batches, max_rounds, time_goal):
+        errstate = np.geterr()  # the loop runs with numpy's warnings off; callbacks do not
+        engine_start_round = self.round
+        target_round = None
+        if rounds is not None:
+            target_round = self.round + rounds
+        if max_rounds is not None:
+            target_round = max_rounds if target_round is None else min(target_round, max_rounds)
+        planned_rounds = None if target_round is None else target_round - self.round
+        per_round = math.ceil(self.n / self.batch_size)
+        start, run_seen, run_batches = time.perf_counter(), 0, 0
+        elapsed0 = self.elapsed
+        reason = None
+        error = None
+
+        def progress(k=0):
+            """The fraction of this run done once a batch of k more examples is done (0 with no limit)."""
+            if planned_rounds is not None:
+                p = (run_seen + k) / self.n / planned_rounds
+            elif time_goal is not None:
+                p = (time.perf_counter() - start) / time_goal
+            elif batches is not None:
+                p = (run_batches + (k > 0)) / batches
+            else:
+                p = 0.0
+            return min(1.0, p)
+
+        def learning_rate(k):
+            """The rate for a batch of k examples: the schedule at the progress this batch reaches."""
+            if self._schedule is None:
+                return self.learning_rate
+            return self.learning_rate * schedule_factor(self._schedule, progress(k))
+
+        self._progress = progress
+
+        with np.errstate(all="ignore"):
+            try:
+                self._emit(TrainingEvent("start", round=self.round, batch=self.batch, batches_per_round=per_round,
+                                         max_rounds=target_round or 0, learning_rate=self._lr,
+                                         time_goal=time_goal, elapsed=self.elapsed, net=self._current_net),
+                           errstate)
+                if target_round is not None and self.round >= target_round:
+                    reason = "MaxTrainingRounds"
+                while reason is None:
+                    if self._stop.is_set():
+                        reason = "UserStop"
+                        break
+                    if self._pending:
+                        self._apply_pending(errstate)
+                        per_round = math.ceil(self.n / self.batch_size)
+                    diverged, k = self._one_batch(errstate, target_round, per_round, learning_rate)
+                    if diverged:
+                        reason = "Diverged"
+                        break
+                    run_seen += k
+                    run_batches += 1
+                    self.elapsed = elapsed0 + time.perf_counter() - start
+                    if self.batch == 0:  # a round just ended
+                        if self._round_end(errstate, per_round, target_round, time_goal, start, run_seen):
+                            reason = "EarlyStopping"
+                        elif target_round is not None and self.round >= target_round:
+                            reason = "MaxTrainingRounds"
+                    if reason is None:
+                        if batches is not None and run_batches >= batches:
+                            reason = "MaxTrainingRounds"
+                        elif time_goal is not None and time.perf_counter() - start >= time_goal:
+                            reason = "TimeGoal"
+            except StopTraining:
+                reason = "UserStop"
+            except KeyboardInterrupt:
+                reason = "Interrupted"
+            except Exception as e:  # noqa: BLE001 - kept, reported, and re-raised below
+                reason, error = "Error", e
+        self.elapsed = elapsed0 + time.perf_counter() - start
+        self._reason = reason
+        self.last_error = error
+        if reason == "Diverged":
+            pass
+        elif reason in ("MaxTrainingRounds", "TimeGoal", "EarlyStopping", "UserStop"):
+            self._warn_if_stalled(engine_start_round)
+        try:
+            self._emit(TrainingEvent("end", round=self.round, batch=self.batch, batches_per_round=per_round,
+                                     round_loss=self._hist["round"][-1] if self._hist["round"] else None,
+                                     batch_loss=self._hist["batch"][-1] if self._hist["batch"] else None,
+                                     reason=reason, elapsed=self.elapsed, max_rounds=target_round or 0,
+                                     time_goal=time_goal, net=self._trained_net), errstate)
+        except StopTraining:
+            pass
+        if error is not None:
+            try:
+                error.training_results = self.results()
+                error.add_note("lossviz: training stopped with reason 'Error'; the net trained until then is "
+                               "in this exception's .training_results['TrainedNet']")
+            except Exception:  # noqa: BLE001 - an exception type that takes no attributes
+                pass
+            raise error
+        return reason
+
+    def _next_batch(self):
+        """The next batch of the round's permutation, as views of a block of gathered rows.
+
+        Rows are gathered several batches at a time (up to GATHER_BYTES), with one
+        ``np.take`` per port and block (``a[idx]`` of a 2-D array is about 10 times
+        slower): the same rows, in the same order, as ``a[perm[i:i + batch_size]]``.
+        """
+        if self._perm is None:
+            self._perm, self._pos, self._block = self._rng.permutation(self.n), 0, None
+        lo, size = self._pos, self.batch_size
+        if self._block is None or lo + min(size, self.n - lo) > self._block_hi:
+            row_bytes = sum(a[:1].nbytes for a in self._train.values()) or 1
+            hi = min(self.n, lo + max(size, (GATHER_BYTES // (row_bytes * size)) * size))
+            self._block = {p: np.take(a, self._perm[lo:hi], axis=0) for p, a in self._train.items()}
+            self._block_lo, self._block_hi = lo, hi
+        a, b = lo - self._block_lo, min(lo + size, self.n) - self._block_lo
+        self._pos = min(lo + size, self.n)
+        return {p: v[a:b] for p, v in self._block.items()}, b - a
+
+    def _one_batch(self, errstate, target_round, per_round, learning_rate):
+        """One gradient step; returns (diverged, examples). Ends the round when the data is used up."""
+        batch, k = self._next_batch()
+        self._lr = learning_rate(k)
+        subs, grads = self._engine.step(batch)
+        scales = self._scales
+        loss = float(subs[0]) * scales[0] if len(scales) == 1 else float(subs @ scales)
+        if not math.isfinite(loss):
+            self._diverged(loss)
+            return True, k
+        self.optimizer.step(self._engine.leaves, grads, self._lr)
+        self.total_batches += 1
+        self.batch += 1
+        self.examples_seen += k
+        self._hist["batch"].append(loss)
+        acc = self._round_acc
+        acc["total"] += loss * k
+        acc["count"] += k
+        acc["subs"].append(subs)
+        acc["sizes"].append(k)
+        if self._subscribers:
+            self._emit(TrainingEvent(
+                "batch", round=self.round + 1, batch=self.batch, batches_per_round=per_round,
+                max_rounds=target_round or 0, batch_loss=loss, round_loss=acc["total"] / acc["count"],
+                sub_losses=dict(zip(self.spec.sub_loss_names, subs.tolist())), learning_rate=self._lr,
+                progress=self._progress(), elapsed=self.elapsed, net=self._current_net), errstate, batches_only=True)
+        if self._pos >= self.n:
+            self._perm = None
+            self.batch = 0  # signals the end of a round to _run
+            self.round += 1
+        return False, k
+
+    def _diverged(self, loss):
+        best = self._best_train["leaves"]
+        for leaf, good in zip(self._engine.leaves, best):
+            leaf[...] = good
+        self.optimizer.start(self._engine.leaves)
+        precision_hint = ("; float32 overflows beyond 3.4e38: with values that large, use "
+                          "working_precision='Real64'") if getattr(self._engine, "dtype", None) == np.float32 else ""
+        which = (f"the net of round {self._best_train['round']} (the lowest round loss, {self._best_train['loss']:.4g})"
+                 if self._best_train.get("round") else "the initial net")
+        warnings.warn(
+            f"NetTrain: the loss became {loss} at round {self.round + 1}, batch {self.batch + 1}; training "
+            f"stopped and {which} was kept. Try a lower learning_rate (it was {self._lr:g}) or "
+            f"gradient_clipping{precision_hint}.", TrainingDivergedWarning, stacklevel=5)
+
+    def _round_end(self, errstate, per_round, target_round, time_goal, start, run_seen):
+        """Record a finished round; returns True when early stopping says stop."""
+        acc, self._round_acc = self._round_acc, self._new_round_acc()
+        round_loss = acc["total"] / acc["count"]
+        self._hist["round"].append(round_loss)
+        current = dict.fromkeys(self._names, math.nan)
+        if acc["subs"]:
+            means = np.asarray(acc["sizes"], float) @ np.asarray(acc["subs"]) / sum(acc["sizes"])
+            current.update(zip(self.spec.sub_loss_names, means.tolist()))
+        scale_of = dict(zip(self.spec.sub_loss_names, self._scales.tolist()))
+        for name in self._names:
+            self._hist["round_subs"][name].append(current[name])
+            self._hist["round_scaled"][name].append(current[name] * scale_of.get(name, math.nan))
+        val_loss = None
+        if self._valid is not None:
+            val_loss, val_subs = self.evaluate(self._valid)
+            self._hist["valid"].append(val_loss)
+            for name in self._names:
+                self._hist["valid_subs"][name].append(val_subs.get(name, math.nan))
+        if math.isfinite(round_loss) and round_loss < self._best_train["loss"]:
+            self._best_train.update(loss=round_loss, round=self.round,
+                                    leaves=[a.copy() for a in self._engine.leaves])
+        watched = val_loss if self._valid is not None else round_loss
+        if watched is not None and math.isfinite(watched) and watched < self._best["loss"] - self._min_delta:
+            self._best.update(loss=watched, round=self.round)
+            if self._valid is not None:
+                self._best["leaves"] = [a.copy() for a in self._engine.leaves]
+            self._stall = 0
+        else:
+            self._stall += 1
+        self._record_trajectory()
+        elapsed = time.perf_counter() - start
+        self._emit(TrainingEvent(
+            "round", round=self.round, batch=per_round, batches_per_round=per_round, max_rounds=target_round or 0,
+            round_loss=round_loss, batch_loss=self._hist["batch"][-1] if self._hist["batch"] else None,
+            sub_losses={k: v[-1] for k, v in self._hist["round_subs"].items()}, validation_loss=val_loss,
+            learning_rate=self._lr, elapsed=self.elapsed, time_goal=time_goal, progress=self._progress(),
+            examples_per_second=run_seen / elapsed if elapsed > 0 else None, net=self._current_net), errstate)
+        return self._patience is not None and self._stall >= self._patience
+
+    def _record_trajectory(self):
+        traj = self._trajectory
+        traj.append((self.round, self._engine, [a.copy() for a in self._engine.leaves]))
+        if len(traj) > MAX_TRAJECTORY:  # keep the first, every other one, and the newest
+            self._trajectory = traj[:1] + traj[2:-1:2] + traj[-1:]
+
+    def _warn_if_stalled(self, first_round):
+        rounds = self._hist["round"]
+        huge = self.learning_rate >= 1000 * self.optimizer.default_learning_rate
+        if huge and len(rounds) >= 10 and self.round - first_round >= 10 and min(rounds[1:]) >= rounds[0]:
+            warnings.warn(
+                f"NetTrain: after {len(rounds)} rounds the loss ({rounds[-1]:.4g}) has not improved on its first "
+                f"round's value ({rounds[0]:.4g}); learning_rate={self.learning_rate:g} is huge for "
+                f"{type(self.optimizer).__name__} (its default is {self.optimizer.default_learning_rate:g}). "
+                f"Try a smaller learning_rate.", TrainingStalledWarning, stacklevel=5)
+
+    # ================================================================== evaluation and results
+    def evaluate(self, arrays):
+        """``(total loss, {sub-loss name: value})`` of the current net on ``arrays`` (read data, no gradient)."""
+        scales = self._scales
+        names = self.spec.sub_loss_names
+        total, subs, count = 0.0, np.zeros(len(names)), 0
+        m = check_lengths(arrays)
+        with np.errstate(all="ignore"):
+            for i in range(0, m, EVALUATION_CHUNK):
+                chunk = {k: v[i:i + EVALUATION_CHUNK] for k, v in arrays.items()}
+                s = self._engine.evaluate(chunk)
+                k = len(next(iter(chunk.values())))
+                total += float(s @ scales) * k
+                subs += s * k
+                count += k
+        return total / count, dict(zip(names, (subs / count).tolist()))
+
+    def _trained_net(self):
+        if self._best["leaves"] is not None:
+            return self._current_net(self._best["leaves"])
+        return self._current_net()
+
+    def results(self) -> NetTrainResults:
+        """A :class:`NetTrainResults` of everything so far (a snapshot; also while running)."""
+        hist = self._hist
+        final = self._current_net()
+        trained = self._current_net(self._best["leaves"]) if self._best["leaves"] is not None else final
+        elapsed = self.elapsed
+        trajectory = [(r, engine.params(leaves)) for r, engine, leaves in list(self._trajectory)]
+        return NetTrainResults({
+            "TrainedNet": trained,
+            "FinalNet": final,
+            "RoundLoss": hist["round"][-1] if hist["round"] else None,
+            "RoundLossList": list(hist["round"]),
+            "BatchLossList": list(hist["batch"]),
+            "ValidationLoss": hist["valid"][-1] if hist["valid"] else None,
+            "ValidationLossList": list(hist["valid"]),
+            "RoundSubLossLists": {k: list(v) for k, v in hist["round_subs"].items()},
+            "RoundScaledSubLossLists": {k: list(v) for k, v in hist["round_scaled"].items()},
+            "ValidationSubLossLists": ({k: list(v) for k, v in hist["valid_subs"].items()}
+                                       if self._valid is not None else {}),
+            "LossFunction": self.spec,
+            "SpecificationChanges": [dict(c) for c in self.changes],
+            "ParameterTrajectory": trajectory,
+            "BatchesPerRound": math.ceil(self.n / self.batch_size),
+            "TotalTrainingTime": elapsed,
+            "MeanExamplesPerSecond": self.examples_seen / elapsed if elapsed > 0 else 0.0,
+            "TotalRounds": len(hist["round"]),
+            "TotalBatches": len(hist["batch"]),
+            "BestValidationRound": self._best["round"] if self._valid is not None else None,
+            "ReasonTrainingStopped": self._reason,
+            "Method": self.optimizer,
+            "LearningRate": self.learning_rate,
+        })
+
+    def __repr__(self):
+        state = "running" if self.running else (self._reason or "not started")
+        return (f"TrainingSession(round {self.round}, {self.total_batches} batches, {state}, "
+                f"loss {self._hist['round'][-1]:.4g})" if self._hist["round"] else
+                f"TrainingSession(round {self.round}, {self.total_batches} batches, {state})")
+
+
+def _relayout(values, like):
+    """``values`` (arrays of one parameter layout) as arrays shaped and typed like ``like``."""
+    flat = np.concatenate([np.ravel(v) for v in values]) if values else np.zeros(0)
+    out, at = [], 0
+    for a in like:
+        out.append(flat[at:at + a.size].reshape(a.shape).astype(a.dtype))
+        at += a.size
+    return out
