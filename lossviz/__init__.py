@@ -7,7 +7,7 @@ The public API, re-exported from small private modules:
   ``NetTake``, ``load``;
 * the loss catalogue (:mod:`lossviz.losses`): every loss layer, and the
   registry ``lossviz.losses.get/register/names``;
-* training (:mod:`lossviz.train`): ``NetTrain``, ``Scaled``, ``Automatic``,
+* training (:mod:`lossviz.train`): ``NetTrain``, ``TrainingSession``, ``Scaled``, ``Automatic``,
   ``loss_and_gradient``;
 * plots (:mod:`lossviz.plot`): ``loss_plot``, ``decision_surface``,
   ``plot_decision_surface``;
@@ -22,11 +22,11 @@ from .net import *  # noqa: F401,F403
 from .net import __all__ as _net_all
 from .net.serialize import load
 from .plot import decision_surface, loss_plot, plot_decision_surface
-from .train import Automatic, NetTrain, NetTrainResults, Scaled, loss_and_gradient
+from .train import Automatic, NetTrain, NetTrainResults, Scaled, TrainingSession, loss_and_gradient
 
 __version__ = "0.1.0"
 
 _LOSS_CLASSES = [n for n in _losses_all if n.endswith("Layer")]
 __all__ = (list(_net_all) + _LOSS_CLASSES
-           + ["NetTrain", "NetTrainResults", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors",
+           + ["NetTrain", "NetTrainResults", "TrainingSession", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors",
               "loss_plot", "decision_surface", "plot_decision_surface"])
