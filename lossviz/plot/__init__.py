@@ -1,9 +1,19 @@
-"""Matplotlib plots. Each takes ``ax=`` (made if None) and returns its artists.
+"""Matplotlib plots. Each takes ``ax=`` (a new pyplot-free figure if None) and returns a plot object
+with ``.figure``, ``.ax``, ``.artists`` and ``.update(...)`` that redraws in place.
 
 matplotlib is imported when a plot is drawn, not when this package is imported.
-"""
-from .losscurves import loss_plot
-from .surface import Surface, decision_surface, plot_decision_surface, surface_colors, update_decision_surface
 
-__all__ = ["loss_plot", "Surface", "decision_surface", "surface_colors", "plot_decision_surface",
-           "update_decision_surface"]
+* :func:`loss_shape`: losses and their gradients against the prediction or the margin;
+* :func:`plot_decision_surface`: a net's output over the plane with the data (sized by loss);
+* :func:`loss_landscape`: the loss on a 1-D or 2-D slice of parameter space, with the trajectory;
+* :func:`loss_plot`: batch, round, sub-loss and validation curves of a training run.
+"""
+from .landscape import LandscapePlot, landscape_directions, landscape_values, loss_landscape
+from .losscurves import LossPlot, loss_plot
+from .shapes import LossShapePlot, loss_shape, shape_curves
+from .surface import Surface, decision_surface, surface_colors
+from .surfaceplot import SurfacePlot, plot_decision_surface, update_decision_surface
+
+__all__ = ["loss_plot", "LossPlot", "loss_shape", "LossShapePlot", "shape_curves", "loss_landscape",
+           "LandscapePlot", "landscape_directions", "landscape_values", "Surface", "decision_surface",
+           "surface_colors", "plot_decision_surface", "SurfacePlot", "update_decision_surface"]

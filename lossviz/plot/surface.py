@@ -6,9 +6,7 @@ on a ``resolution x resolution`` grid, through
 linear, elementwise and softmax layers (about 4 ms for a 2-16-16-2 net on a
 200 x 200 grid, in float32), and through the engine in float64 otherwise.
 :func:`surface_colors` turns the values into an RGB image;
-:func:`plot_decision_surface` draws it and :func:`update_decision_surface`
-redraws it for a newer net with ``set_data`` (what a live training panel calls
-after every round).
+:mod:`lossviz.plot.surfaceplot` draws it with the data, labels and legends.
 """
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ import numpy as np
 
 from ..errors import NetTypeError, ParameterError, PortError, ShapeError
 
-__all__ = ["Surface", "decision_surface", "surface_colors", "plot_decision_surface", "update_decision_surface"]
+__all__ = ["Surface", "decision_surface", "surface_colors"]
 
 #: class colors (matplotlib's "tab10"), RGB in [0, 1]
 CLASS_COLORS = np.array([
@@ -148,41 +146,3 @@ def surface_colors(values, colors=None):
     # with how far the top class is above chance
     top = (p.max(axis=-1, keepdims=True) - 1.0 / k) / (1.0 - 1.0 / k)
     return 1.0 - (1.0 - rgb) * (UNSURE_STRENGTH + (SURE_STRENGTH - UNSURE_STRENGTH) * top)
-
-
-def plot_decision_surface(net, ax=None, xlim=(-3.0, 3.0), ylim=(-3.0, 3.0), resolution=200, *, output=None,
-                          data=None, colors=None):
-    """Draw a net's decision surface (and optionally the data) on ``ax``; returns the AxesImage.
-
-    ``data``: (X, labels) with X (n, 2) and integer labels (n,), drawn as
-    points in the class colors. Pass the returned image to
-    :func:`update_decision_surface` to redraw it for another net.
-    """
-    import matplotlib.pyplot as plt
-
-    surface = decision_surface(net, xlim, ylim, resolution, output=output)
-    if ax is None:
-        with plt.ioff():
-            _, ax = plt.subplots(figsize=(4, 4), layout="constrained")
-    image = ax.imshow(surface_colors(surface.values, colors), origin="lower", interpolation="bilinear",
-                      extent=(surface.xs[0], surface.xs[-1], surface.ys[0], surface.ys[-1]), aspect="auto")
-    image.lossviz_surface = {"output": output, "colors": colors}
-    if data is not None:
-        X, labels = np.asarray(data[0], dtype=float), np.asarray(data[1])
-        palette = CLASS_COLORS if colors is None else np.asarray(colors, dtype=float)[:, :3]
-        ax.scatter(X[:, 0], X[:, 1], c=palette[labels.astype(int) % len(palette)], s=14, edgecolors="0.15",
-                   linewidths=0.5)
-    ax.set_xlim(surface.xs[0], surface.xs[-1])
-    ax.set_ylim(surface.ys[0], surface.ys[-1])
-    return image
-
-
-def update_decision_surface(image, net):
-    """Recompute an image made by :func:`plot_decision_surface` for ``net`` (set_data + draw_idle)."""
-    x0, x1, y0, y1 = image.get_extent()
-    options = getattr(image, "lossviz_surface", {})
-    resolution = image.get_array().shape[0]
-    surface = decision_surface(net, (x0, x1), (y0, y1), resolution, output=options.get("output"))
-    image.set_data(surface_colors(surface.values, options.get("colors")))
-    image.figure.canvas.draw_idle()
-    return image

@@ -1,5 +1,4 @@
 """Decision surfaces: the same numbers as evaluating the net, the fast path and the fallback, errors, redraws."""
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -100,15 +99,15 @@ def test_colors_mix_classes_and_scale_scalars():
 
 def test_plot_then_update_redraws_the_same_image(classifier):
     X = np.random.default_rng(1).normal(size=(20, 2))
-    image = plot_decision_surface(classifier, resolution=40, data=(X, np.arange(20) % 3))
+    plot = plot_decision_surface(classifier, resolution=40, data=(X, np.arange(20) % 3), xlim=(-3, 3), ylim=(-3, 3))
+    image = plot.artists["image"]
     before = image.get_array().copy()
-    assert before.shape == (40, 40, 3) and len(image.axes.collections) == 1
+    assert before.shape == (40, 40, 3) and plot.artists["train"] in plot.ax.collections
     other = NetInitialize(NetChain([16, "Tanh", 16, "Tanh", 3, "Softmax"], input=2), random_seed=5)
-    assert update_decision_surface(image, other) is image
+    assert update_decision_surface(image, other) is image  # the old entry point still works
     after = image.get_array()
-    assert after.shape == before.shape and not np.allclose(after, before)
-    np.testing.assert_allclose(after, surface_colors(decision_surface(other, resolution=40).values))
-    plt.close(image.figure)
+    assert plot.artists["image"] is image and after.shape == before.shape and not np.allclose(after, before)
+    np.testing.assert_allclose(after, surface_colors(decision_surface(other, (-3, 3), (-3, 3), 40).values))
 
 
 def test_an_elementwise_scalar_output_works():

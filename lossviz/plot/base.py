@@ -1,0 +1,94 @@
+"""What every lossviz plot shares: its own figure, its artists, and one image in a notebook.
+
+A plot function takes ``ax=`` and returns a small object (a :class:`Plot`)
+holding ``figure``, ``ax``, ``artists`` (a dict of the matplotlib artists it
+drew) and ``update(...)``, which redraws those artists in place
+(``set_data`` / ``set_offsets`` / ``set_array`` + ``draw_idle``) so that a
+live panel never makes a new figure per frame.
+
+When ``ax`` is None the figure is a plain :class:`matplotlib.figure.Figure`,
+not a pyplot figure: pyplot never learns about it, so the inline backend
+does not show it again at the end of later cells and pyplot's interactive
+state is left alone. The object's ``_repr_mimebundle_`` gives the PNG, so a
+notebook cell that returns it shows the figure exactly once. When the caller
+passes an ``ax`` of a pyplot figure, pyplot shows that figure itself and the
+object's repr is text only (otherwise the figure would show twice).
+"""
+from __future__ import annotations
+
+import io
+import sys
+
+__all__ = ["Plot", "new_axes", "png_bytes"]
+
+
+def new_axes(ax=None, *, figsize=(5.0, 3.5), **subplot_options):
+    """``ax`` and its figure; without ``ax``, a new pyplot-free Figure with one Axes.
+
+    The new figure uses the constrained layout, so labels, legends and colour
+    bars fit without ``tight_layout``.
+    """
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize, layout="constrained")
+    return figure, figure.add_subplot(**subplot_options)
+
+
+def png_bytes(figure, dpi=100) -> bytes:
+    """The figure rendered by Agg as PNG bytes (works for figures pyplot does not manage)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _pyplot_owns(figure) -> bool:
+    """True if pyplot manages ``figure`` (then the inline backend displays it by itself)."""
+    if "matplotlib.pyplot" not in sys.modules:
+        return False
+    from matplotlib._pylab_helpers import Gcf
+
+    return any(manager.canvas.figure is figure for manager in Gcf.get_all_fig_managers())
+
+
+class Plot:
+    """Base of the plot objects: ``figure``, ``ax``, ``artists`` and ``update``.
+
+    Subclasses draw in ``__init__`` and redraw in ``update``; both end with
+    :meth:`redraw`.
+    """
+
+    #: a short name used in the text repr
+    kind = "plot"
+
+    def __init__(self, figure, ax):
+        self.figure = figure
+        self.ax = ax
+        self.artists: dict = {}
+
+    def redraw(self):
+        """Ask the canvas to redraw when it next can (no-op without a live canvas)."""
+        self.figure.canvas.draw_idle()
+
+    def update(self, *args, **kwargs):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def png(self, dpi=100) -> bytes:
+        """The figure as PNG bytes (for an ``ipywidgets.Image`` or a file)."""
+        return png_bytes(self.figure, dpi=dpi)
+
+    def savefig(self, path, **options):
+        """Save the figure (``Figure.savefig``)."""
+        self.figure.savefig(path, **options)
+        return path
+
+    def __repr__(self):
+        title = self.ax.get_title() or self.ax.get_ylabel()
+        return f"<{type(self).__name__}: {self.kind}{': ' + title if title else ''}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": repr(self)}
+        if not _pyplot_owns(self.figure):
+            bundle["image/png"] = self.png()
+        return bundle

@@ -1,0 +1,304 @@
+"""Decision surfaces drawn with the data: every output kind, labelled, updated in place.
+
+* classifiers (a softmax output with k = 2..10 classes, or a sigmoid output
+  read as P(class 1)): each pixel mixes the class colours by the predicted
+  probabilities, saturated where the net is sure and pale at chance
+  (:func:`~lossviz.plot.surface.surface_colors`); optional boundary contours
+  where the most likely class changes; a legend of the class names (from the
+  net's NetDecoder, or ``classes=``);
+* regression outputs (a scalar, or the first entry of a vector): a diverging
+  heat map ("RdBu_r") with a norm centred on 0 when the values straddle 0
+  (on their middle otherwise), and a colour bar naming the port;
+* nets with several outputs: ``output=`` chooses the port.
+
+The data go on top: training points as circles, test points as triangles,
+coloured by their class (or target, on the same colour scale as the map).
+With ``show_loss=True`` each point's area is proportional to its loss under
+the current specification (:func:`lossviz.train.examples.example_losses`),
+with a size legend. Axis limits follow the data with a 10% margin unless given.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..train.spec import Automatic
+from .base import Plot, new_axes
+from .examples import ExamplePoints, read_points
+from .surface import CLASS_COLORS, decision_surface, surface_colors
+
+__all__ = ["SurfacePlot", "plot_decision_surface", "update_decision_surface", "output_kind"]
+
+#: default limits without data, and the margin around the data's range
+DEFAULT_LIMITS = (-3.0, 3.0)
+DATA_MARGIN = 0.1
+
+
+def output_kind(net, port):
+    """"classes" (softmax), "binary" (a scalar from a LogisticSigmoid) or "regression"."""
+    from ..train.spec import _producer
+
+    producer = _producer(net, port)
+    name = type(producer).__name__
+    if name == "SoftmaxLayer":
+        return "classes"
+    if name == "ElementwiseLayer" and getattr(producer, "function", None) == "LogisticSigmoid" \
+            and tuple(net.outputs[port].dims or ()) in ((), (1,)):
+        return "binary"
+    return "regression"
+
+
+def _class_names(net, port, classes, k):
+    if classes is not None:
+        names = [str(c) for c in classes]
+        if len(names) != k:
+            raise ParameterError(f"plot_decision_surface: classes has {len(names)} names but output {port!r} "
+                                 f"has {k} classes")
+        return names
+    coder = net.outputs[port].coder
+    labels = getattr(coder, "labels", None)
+    if labels is not None and len(labels) == k:
+        return [str(c) for c in labels]
+    return [f"class {i}" for i in range(k)]
+
+
+def _limits(given, columns, name):
+    if given is not None:
+        return given
+    if not columns:
+        return DEFAULT_LIMITS
+    values = np.concatenate(columns)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return DEFAULT_LIMITS
+    lo, hi = float(values.min()), float(values.max())
+    pad = DATA_MARGIN * (hi - lo) if hi > lo else 1.0
+    return lo - pad, hi + pad
+
+
+class SurfacePlot(Plot):
+    """A net's decision surface with the data on top.
+
+    ``artists``: ``{"image": AxesImage, "boundary": ContourSet or None,
+    "train": PathCollection or None, "test": PathCollection or None,
+    "colorbar": Colorbar or None, "legend": Legend or None,
+    "size_legend": Legend or None}``; ``surface``: the last
+    :class:`~lossviz.plot.surface.Surface`; ``losses``: ``{"train": (n,),
+    "test": (m,)}`` per-example losses when ``show_loss``.
+    """
+
+    kind = "decision surface"
+
+    def __init__(self, net, ax, figure, *, data, test_data, output, show_loss, loss_function, xlim, ylim,
+                 resolution, boundary, classes, colors):
+        from ..plot.surface import _ports
+        from ..train.spec import resolve_loss
+
+        super().__init__(figure, ax)
+        self.in_port, self.output = _ports(net, output)
+        self.resolution, self.boundary, self.show_loss = resolution, bool(boundary), bool(show_loss)
+        self.palette = CLASS_COLORS if colors is None else np.asarray(colors, dtype=float)[:, :3]
+        self.output_kind = output_kind(net, self.output)
+        self.loss_function = loss_function
+        raw = None
+        if data is not None:
+            from ..train.data import as_port_dict
+
+            raw = as_port_dict(data, self.in_port, next(iter(net.outputs)) if len(net.outputs) == 1 else None)
+        self.spec = resolve_loss(net, loss_function, raw)
+        classify = self.output_kind != "regression"
+        self.train = read_points(net, data, self.output, self.spec, classify=classify) if data is not None else None
+        self.test = read_points(net, test_data, self.output, self.spec, classify=classify) \
+            if test_data is not None else None
+        pts = [p for p in (self.train, self.test) if p is not None]
+        self.xlim = _limits(xlim, [p.X[:, 0] for p in pts], "xlim")
+        self.ylim = _limits(ylim, [p.X[:, 1] for p in pts], "ylim")
+        self.surface = decision_surface(net, self.xlim, self.ylim, resolution, output=self.output)
+        k = self.surface.values.shape[-1]
+        self.classes = _class_names(net, self.output, classes, 2 if self.output_kind == "binary" else k) \
+            if classify else None
+        if classify and len(self.classes) > len(self.palette):
+            raise ParameterError(f"plot_decision_surface: {len(self.classes)} classes but only "
+                                 f"{len(self.palette)} colours; pass colors=")
+        self.artists = {"image": None, "boundary": None, "train": None, "test": None, "colorbar": None,
+                        "legend": None, "size_legend": None}
+        self.losses = {}
+        self._draw_first(net)
+
+    # ------------------------------------------------------------------ drawing
+    def _probabilities(self, values):
+        if self.output_kind == "binary":
+            p = np.clip(values[..., :1], 0.0, 1.0)
+            return np.concatenate([1.0 - p, p], axis=-1)
+        return values
+
+    def _regression_values(self, values):
+        return values[..., 0]
+
+    def _norm_for(self, values, targets):
+        from matplotlib.colors import CenteredNorm, Normalize
+
+        finite = [values[np.isfinite(values)]] + ([targets[np.isfinite(targets)]] if targets is not None else [])
+        v = np.concatenate(finite)
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (-1.0, 1.0)
+        if lo < 0 < hi:
+            return CenteredNorm(vcenter=0.0, halfrange=max(-lo, hi))
+        if hi == lo:
+            hi, lo = hi + 1.0, lo - 1.0
+        return Normalize(lo, hi)
+
+    def _draw_first(self, net):
+        ax = self.ax
+        extent = (self.surface.xs[0], self.surface.xs[-1], self.surface.ys[0], self.surface.ys[-1])
+        values = self.surface.values
+        targets = [p.targets for p in (self.train, self.test) if p is not None and p.targets is not None]
+        all_targets = np.concatenate(targets) if targets else None
+        if self.output_kind == "regression":
+            field = self._regression_values(values)
+            self.norm = self._norm_for(field, all_targets)
+            image = ax.imshow(field, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=self.norm,
+                              interpolation="bilinear")
+            self.artists["colorbar"] = self.figure.colorbar(image, ax=ax, shrink=0.85, pad=0.02)
+            self.artists["colorbar"].set_label(f"net output {self.output!r}")
+
+            def colors_of(t):
+                if t is None:
+                    return {"c": "0.5"}
+                return {"c": t, "cmap": "RdBu_r", "norm": self.norm}
+        else:
+            probabilities = self._probabilities(values)
+            image = ax.imshow(surface_colors(probabilities, self.palette), origin="lower", extent=extent,
+                              aspect="auto", interpolation="bilinear")
+            self._draw_boundary(probabilities)
+
+            def colors_of(t):
+                if t is None:
+                    return {"c": "0.5"}
+                return {"c": self.palette[np.clip(t, 0, len(self.palette) - 1)]}
+        self.artists["image"] = image
+        image.lossviz_plot = self  # update_decision_surface(image, net) finds its plot
+        self.points = ExamplePoints(ax, self.train, self.test, colors_of)
+        self.artists["train"], self.artists["test"] = self.points.collections["train"], self.points.collections["test"]
+        if self.show_loss:
+            self._set_losses(net)
+            self.artists["size_legend"] = self.points.size_legend
+        self._legend()
+        ax.set_xlim(*self.xlim)
+        ax.set_ylim(*self.ylim)
+        ax.set_xlabel(f"{self.in_port}[0]  (x₁)")
+        ax.set_ylabel(f"{self.in_port}[1]  (x₂)")
+        what = {"classes": "most likely class (pale: unsure)", "binary": "P(class) (pale: unsure)",
+                "regression": "net output"}[self.output_kind]
+        ax.set_title(f"{self.output}: {what}", fontsize="medium")
+        self.redraw()
+
+    def _draw_boundary(self, probabilities):
+        if self.artists.get("boundary") is not None:
+            self.artists["boundary"].remove()
+            self.artists["boundary"] = None
+        if not self.boundary:
+            return
+        labels = probabilities.argmax(axis=-1)
+        k = probabilities.shape[-1]
+        if labels.min() == labels.max():
+            return  # one class everywhere: no boundary to draw
+        s = self.surface
+        self.artists["boundary"] = self.ax.contour(s.xs, s.ys, labels, levels=np.arange(k - 1) + 0.5,
+                                                   colors="0.2", linewidths=0.9, alpha=0.7)
+
+    def _legend(self):
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = []
+        if self.classes is not None:
+            handles += [Patch(facecolor=self.palette[i], edgecolor="0.2", label=name)
+                        for i, name in enumerate(self.classes)]
+        if self.train is not None:
+            handles.append(Line2D([], [], ls="", marker="o", color="0.6", markeredgecolor="0.1", label="train data"))
+        if self.test is not None:
+            handles.append(Line2D([], [], ls="", marker="^", color="0.6", markeredgecolor="0.1", label="test data"))
+        if self.boundary and self.artists["boundary"] is not None:
+            handles.append(Line2D([], [], color="0.2", lw=0.9, label="boundary"))
+        if handles:
+            self.artists["legend"] = self.ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                                                    fontsize="small", frameon=False, borderaxespad=0.0)
+
+    def _set_losses(self, net):
+        from ..train.examples import example_losses
+
+        self.losses = {}
+        for name, points in (("train", self.train), ("test", self.test)):
+            if points is not None and points.targets is not None:
+                self.losses[name] = example_losses(net, points.raw, spec=self.spec)
+        self.largest_loss = self.points.set_losses(self.losses.get("train"), self.losses.get("test"))
+
+    # ------------------------------------------------------------------ update
+    def update(self, net, loss_function=None):
+        """Re-evaluate the surface for ``net`` (and, with show_loss, every point's loss) in place.
+
+        ``loss_function``: a new specification for the per-example losses
+        (None keeps the current one).
+        """
+        from ..train.spec import resolve_loss
+
+        self.surface = decision_surface(net, self.xlim, self.ylim, self.resolution, output=self.output)
+        values = self.surface.values
+        image = self.artists["image"]
+        if self.output_kind == "regression":
+            field = self._regression_values(values)
+            image.set_data(field)
+        else:
+            probabilities = self._probabilities(values)
+            image.set_data(surface_colors(probabilities, self.palette))
+            had_boundary = self.artists["boundary"] is not None
+            self._draw_boundary(probabilities)
+            if had_boundary != (self.artists["boundary"] is not None):
+                self._legend()
+        if loss_function is not None:
+            self.loss_function = loss_function
+            self.spec = resolve_loss(net, loss_function, self.train.raw if self.train is not None else None)
+        if self.show_loss:
+            self._set_losses(net)
+        self.redraw()
+        return self
+
+
+def plot_decision_surface(net, ax=None, *, data=None, test_data=None, output=None, show_loss=False,
+                          loss_function=Automatic, xlim=None, ylim=None, resolution=200, boundary=True,
+                          classes=None, colors=None):
+    """Draw a net's decision surface with the data on top; returns a :class:`SurfacePlot`.
+
+    Parameters
+    ----------
+    net : an initialized net with one input port of 2 numbers.
+    ax : the Axes to draw on (default: a new pyplot-free figure).
+    data, test_data : what NetTrain takes (``(X, y)``, ``{port: array}``,
+        or a list of pairs); class labels are encoded by the net's decoder.
+    output : the output port to draw (needed when the net has several).
+    show_loss : size each point by its loss under ``loss_function``
+        (Automatic: what NetTrain would attach).
+    xlim, ylim : (low, high); default the data's range plus 10%, or (-3, 3).
+    resolution : grid points per axis.
+    boundary : draw contour lines where the most likely class changes.
+    classes : class names for the legend (default: the NetDecoder's labels).
+    colors : one RGB colour per class (default: matplotlib's tab10).
+
+    ``.update(net, loss_function=None)`` redraws it for another net.
+    """
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 2000:
+        raise ParameterError(f"plot_decision_surface: resolution must be an integer from 2 to 2000, "
+                             f"got {resolution!r}")
+    figure, ax = new_axes(ax, figsize=(6.2, 4.4))
+    return SurfacePlot(net, ax, figure, data=data, test_data=test_data, output=output, show_loss=show_loss,
+                       loss_function=loss_function, xlim=xlim, ylim=ylim, resolution=resolution,
+                       boundary=boundary, classes=classes, colors=colors)
+
+
+def update_decision_surface(image, net):
+    """Redraw the plot that drew ``image`` (a SurfacePlot's AxesImage, or the SurfacePlot) for ``net``."""
+    plot = image if isinstance(image, SurfacePlot) else getattr(image, "lossviz_plot", None)
+    if plot is None:
+        raise ParameterError("update_decision_surface: expected the image (or plot) made by plot_decision_surface")
+    plot.update(net)
+    return image
