@@ -1,0 +1,388 @@
+"""The live views: loss curves and a decision surface rendered to image bytes, and a throttled redrawer.
+
+Drawing path (measured in headless Chromium, see ``benchmarks/PANEL_RESULTS.md``): each view is
+rendered to JPEG bytes in Python and sent to an ``ipywidgets.Image``. ipympl's canvas tops out at
+6-7 frames/s here; this path reaches the page at 20+ frames/s.
+
+* :class:`SurfaceRenderer` colours the net's outputs on a grid straight into an RGB array (no
+  matplotlib): :func:`lossviz.plot.decision_surface` (a fused float32 forward, about 4 ms on a
+  200 x 200 grid), :func:`lossviz.plot.surface_colors`, the data points drawn on top with Pillow,
+  each point's radius growing with its current loss, then one JPEG encode (about 2 ms).
+* :class:`CurveRenderer` draws the loss curves with matplotlib's Agg canvas, blitting: the axes,
+  ticks, legend and change marks are rendered only when they change (limits exceeded, a new curve or
+  mark); a frame restores that background and draws only the lines (under 1 ms), then encodes.
+* :class:`Redrawer` runs drawing on its own thread at most ``max_fps`` times a second and skips
+  requests while a frame is being drawn, so a slow browser or a slow frame never queues work and
+  never holds the training thread.
+
+Nothing here imports ipywidgets; matplotlib and Pillow are imported when a renderer is made.
+"""
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+
+import numpy as np
+
+__all__ = ["CurveHistory", "CurveRenderer", "SurfaceRenderer", "Redrawer", "encode_jpeg", "data_limits",
+           "point_losses"]
+
+#: colours of the loss terms (matplotlib's tab10 without blue, kept for the surface's first class)
+TERM_COLORS = ["#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff7f0e"]
+
+
+def encode_jpeg(rgb, quality=90) -> bytes:
+    """JPEG bytes of an RGB (rows, cols, 3) uint8 array (or a Pillow image)."""
+    from PIL import Image
+
+    image = rgb if hasattr(rgb, "save") else Image.fromarray(np.ascontiguousarray(rgb))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def data_limits(X, pad=0.1):
+    """Square plot limits ((x0, x1), (y0, y1)) around the points X (n, 2), padded by ``pad`` of the range."""
+    X = np.asarray(X, dtype=float)
+    lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    centre, half = (lo + hi) / 2, max(float(np.max(hi - lo)) / 2, 1e-3) * (1 + 2 * pad)
+    return (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half)
+
+
+def point_losses(net, spec, arrays):
+    """The total loss of every example, shape (n,): ``sum over terms of scale * loss_term(example)``.
+
+    ``arrays`` are the port arrays :func:`lossviz.train.data.read_data` returns for ``spec``. The net is
+    evaluated once (float64, no gradient); a term on a loss port reads the port, summed over its
+    elements. Non-finite values are returned as they are.
+    """
+    inputs = {p: arrays[p] for p in net.inputs if p in arrays}
+    with np.errstate(all="ignore"):
+        outputs = net.apply(net.params, inputs)
+        n = len(next(iter(arrays.values())))
+        total = np.zeros(n)
+        for term in spec.terms:
+            value = np.asarray(outputs[term.port], dtype=float)
+            if term.loss is not None:
+                feed = {"Input": value}
+                if term.target is not None:
+                    feed["Target"] = arrays[term.target]
+                if term.weight and "Weight" in arrays:
+                    feed["Weight"] = arrays["Weight"]
+                value = np.asarray(term.loss.apply(getattr(term.loss, "params", None) or {}, feed)[
+                    next(iter(term.loss.outputs))], dtype=float)
+            total += term.scale * value.reshape(n, -1).sum(axis=1)
+    return total
+
+
+# ---------------------------------------------------------------------------- surface
+
+
+class SurfaceRenderer:
+    """A net's decision surface with the training points on it, as JPEG bytes.
+
+    Parameters
+    ----------
+    X : (n, 2) the points to draw; labels : (n,) integer classes (colours) or None (grey points).
+    xlim, ylim : the plotted region (default: :func:`data_limits` of X).
+    resolution : grid points per axis the net is evaluated on (200: 40,000 evaluations).
+    size : the image's side in pixels (the grid is resized to it, bilinear).
+    output : the output port to show when the net has several.
+    """
+
+    def __init__(self, X, labels=None, *, xlim=None, ylim=None, resolution=200, size=360, output=None):
+        self.X = np.asarray(X, dtype=float)
+        if xlim is None or ylim is None:
+            dx, dy = data_limits(self.X)
+            xlim, ylim = xlim or dx, ylim or dy
+        self.xlim, self.ylim = tuple(map(float, xlim)), tuple(map(float, ylim))
+        self.resolution, self.size, self.output = int(resolution), int(size), output
+        self.labels = None if labels is None else np.asarray(labels)
+        # pixel coordinates of the points (y grows upwards in the plot, downwards in the image)
+        (x0, x1), (y0, y1) = self.xlim, self.ylim
+        self._px = (self.X[:, 0] - x0) / (x1 - x0) * (self.size - 1)
+        self._py = (1 - (self.X[:, 1] - y0) / (y1 - y0)) * (self.size - 1)
+        self._colors = self._point_colors()
+        self.last_rgb = None
+
+    def _point_colors(self):
+        from ..plot.surface import CLASS_COLORS
+
+        n = len(self.X)
+        if self.labels is None or self.labels.dtype.kind not in "iub" or self.labels.ndim != 1:
+            return np.tile([[110, 110, 110]], (n, 1)).astype(np.uint8)
+        return (CLASS_COLORS[self.labels.astype(int) % len(CLASS_COLORS)] * 255).astype(np.uint8)
+
+    @staticmethod
+    def radii(losses, base=2.5, most=9.0):
+        """Point radii in pixels: ``base + 2.2 * sqrt(loss)``, capped at ``most``; ``base`` where unknown."""
+        if losses is None:
+            return None
+        r = base + 2.2 * np.sqrt(np.clip(np.nan_to_num(np.asarray(losses, float), nan=0.0, posinf=16.0), 0, None))
+        return np.minimum(r, most)
+
+    def rgb(self, net, losses=None) -> np.ndarray:
+        """The frame as an RGB array (size, size, 3) uint8: surface, then points (radius by ``losses``)."""
+        from PIL import Image, ImageDraw
+
+        from ..plot.surface import decision_surface, surface_colors
+        from ..train.blas import BlasThreads
+
+        with BlasThreads(1):  # leave the other core to training and the browser
+            surface = decision_surface(net, self.xlim, self.ylim, self.resolution, output=self.output)
+        colors = (surface_colors(surface.values) * 255).astype(np.uint8)[::-1]  # row 0 at the top
+        image = Image.fromarray(colors).resize((self.size, self.size), Image.BILINEAR)
+        draw = ImageDraw.Draw(image)
+        radii = self.radii(losses)
+        order = np.argsort(radii) if radii is not None else range(len(self.X))  # big (bad) points on top
+        for i in order:
+            r = 2.5 if radii is None else radii[i]
+            x, y = self._px[i], self._py[i]
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in self._colors[i]),
+                         outline=(40, 40, 40))
+        self.last_rgb = np.asarray(image)
+        return self.last_rgb
+
+    def render(self, net, losses=None, quality=88) -> bytes:
+        """JPEG bytes of :meth:`rgb`."""
+        return encode_jpeg(self.rgb(net, losses), quality)
+
+
+# ---------------------------------------------------------------------------- loss curves
+
+
+class CurveHistory:
+    """What the loss curves show, filled from training events (thread-safe).
+
+    ``series[name] = (xs, ys)`` with x in rounds (fractional within a round). Names:
+    ``"total"``, ``"validation"``, each sub-loss ``"<name>"`` (unscaled) and ``"<name> x<scale>"``
+    (scaled, only when the scale is not 1). ``marks`` lists ``(x, text)`` for specification changes.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.series: dict = {}
+        self.marks: list = []
+        self.version = 0  # bumped when a series or mark is added (the background must be redrawn)
+
+    def clear(self):
+        with self.lock:
+            self.series, self.marks = {}, []
+            self.version += 1
+
+    def _add(self, name, x, y):
+        if y is None or not math.isfinite(y):
+            return
+        s = self.series.get(name)
+        if s is None:
+            s = self.series[name] = ([], [])
+            self.version += 1
+        s[0].append(x)
+        s[1].append(y)
+
+    def add_round(self, x, total, sub_losses, scales, validation=None):
+        """One point per curve at round ``x``; ``scales`` maps sub-loss name -> its scale."""
+        with self.lock:
+            self._add("total", x, total)
+            if len(sub_losses) > 1 or any(scales.get(k, 1.0) != 1.0 for k in sub_losses):
+                for k, v in sub_losses.items():
+                    r = scales.get(k, 1.0)
+                    self._add(k, x, v)
+                    if r != 1.0:
+                        self._add(f"{k} \u00d7{r:g}", x, v * r)
+            self._add("validation", x, validation)
+
+    def add_mark(self, x, text):
+        with self.lock:
+            self.marks.append((float(x), str(text)))
+            self.version += 1
+
+    def snapshot(self):
+        """(series copy as arrays, marks copy, version)."""
+        with self.lock:
+            series = {k: (np.array(xs), np.array(ys)) for k, (xs, ys) in self.series.items()}
+            return series, list(self.marks), self.version
+
+    def last(self, name="total"):
+        with self.lock:
+            s = self.series.get(name)
+            return s[1][-1] if s and s[1] else None
+
+
+class CurveRenderer:
+    """Loss curves (rounds on x, loss on a log axis while every value is positive) as JPEG bytes.
+
+    A full render (axes, ticks, legend, marks) happens only when the limits no longer hold the data,
+    a curve or mark appears, or the limits have gone stale (every ``refit_seconds``); other frames
+    blit the lines onto the saved background.
+    """
+
+    def __init__(self, width=540, height=300, dpi=100, refit_seconds=2.0):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.ax = self.figure.add_subplot()
+        self.refit_seconds = refit_seconds
+        self._lines: dict = {}
+        self._background = None
+        self._key = None
+        self._fitted_at = 0.0
+        self.full_renders = 0
+        self.frames = 0
+
+    # styles: total black, validation grey dotted, scaled terms solid, unscaled terms dashed
+    def _style(self, name, index):
+        if name == "total":
+            return dict(color="black", lw=1.8, label="total")
+        if name == "validation":
+            return dict(color="0.45", lw=1.4, ls=":", label="validation")
+        base = name.split(" \u00d7")[0]
+        color = TERM_COLORS[hash(base) % len(TERM_COLORS)] if index is None else TERM_COLORS[index % len(TERM_COLORS)]
+        scaled = " \u00d7" in name
+        return dict(color=color, lw=1.2, ls="-" if scaled else "--", label=name if scaled else f"{name} (unscaled)")
+
+    def _limits(self, series):
+        xs = [x for x, _ in series.values() if len(x)]
+        ys = [y for _, y in series.values() if len(y)]
+        if not xs:
+            return (0, 10), (0.1, 10), True
+        xmax = max(float(x.max()) for x in xs)
+        xmin = min(float(x.min()) for x in xs)
+        ally = np.concatenate(ys)
+        log = bool(np.all(ally > 0))
+        lo, hi = float(ally.min()), float(ally.max())
+        if log:
+            ylim = (lo / 1.6, hi * 1.6)
+        else:
+            pad = 0.1 * (hi - lo) or 0.5
+            ylim = (lo - pad, hi + pad)
+        return (min(0.0, xmin), max(10.0, xmax * 1.4 + 1)), ylim, log
+
+    def _fits(self, series):
+        (x0, x1), (y0, y1) = self.ax.get_xlim(), self.ax.get_ylim()
+        for x, y in series.values():
+            if len(x) and (x.max() > x1 or y.min() < y0 or y.max() > y1):
+                return False
+        return True
+
+    def _full_render(self, series, marks):
+        ax = self.ax
+        ax.clear()
+        self._lines = {}
+        (xlim, ylim, log) = self._limits(series)
+        names = list(series)
+        terms = sorted({n.split(" \u00d7")[0] for n in names if n not in ("total", "validation")})
+        for name in names:
+            base = name.split(" \u00d7")[0]
+            index = terms.index(base) if base in terms else None
+            (line,) = ax.plot([], [], animated=True, **self._style(name, index))
+            self._lines[name] = line
+        ax.set_yscale("log" if log else "linear")
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_xlabel("round (passes over the training data)")
+        ax.set_ylabel("loss (mean per example)")
+        ax.grid(True, which="major", color="0.9", lw=0.6)
+        for i, (x, text) in enumerate(marks):
+            ax.axvline(x, color="#7f7f7f", lw=0.8, ls="-.")
+            ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4 - 10 * (i % 4)),
+                        textcoords="offset points", fontsize=7, color="0.25", va="top", clip_on=True)
+        if self._lines:
+            ax.legend(handles=list(self._lines.values()), loc="upper right", fontsize=7.5, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "press Train", transform=ax.transAxes, ha="center", color="0.5")
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._fitted_at = time.monotonic()
+        self.full_renders += 1
+
+    def rgb(self, history: CurveHistory) -> np.ndarray:
+        """The frame as an RGB array (height, width, 3) uint8."""
+        series, marks, version = history.snapshot()
+        key = (version, tuple(series))
+        stale = time.monotonic() - self._fitted_at > self.refit_seconds
+        if self._background is None or key != self._key or not self._fits(series) or stale:
+            self._full_render(series, marks)
+            self._key = key
+        else:
+            self.canvas.restore_region(self._background)
+        for name, line in self._lines.items():
+            x, y = series.get(name, ((), ()))
+            line.set_data(x, y)
+            self.ax.draw_artist(line)
+        self.frames += 1
+        return np.asarray(self.canvas.buffer_rgba())[..., :3]
+
+    def render(self, history: CurveHistory, quality=92) -> bytes:
+        """JPEG bytes of :meth:`rgb`."""
+        return encode_jpeg(self.rgb(history), quality)
+
+
+# ---------------------------------------------------------------------------- throttling
+
+
+class Redrawer:
+    """Calls ``draw()`` on its own thread, at most ``max_fps`` times a second, when :meth:`request` ed.
+
+    Requests made while a frame is being drawn are merged into the next frame (never queued), so
+    drawing lags by at most one frame and never blocks the caller. ``draw`` exceptions are passed
+    to ``on_error`` (the thread keeps running). :meth:`close` ends the thread.
+    """
+
+    def __init__(self, draw, *, max_fps=20.0, on_error=None, name="lossviz-redraw"):
+        self.draw = draw
+        self.min_interval = 1.0 / float(max_fps)
+        self.on_error = on_error
+        self._wanted = threading.Event()
+        self._draw_lock = threading.Lock()  # one frame at a time, from the thread or from flush()
+        self._closed = False
+        self.frames = 0
+        self.draw_seconds = 0.0
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def request(self):
+        """Ask for a frame (cheap: sets a flag)."""
+        self._wanted.set()
+
+    def _loop(self):
+        last = 0.0
+        while not self._closed:
+            self._wanted.wait()
+            if self._closed:
+                break
+            wait = last + self.min_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._wanted.clear()
+            start = time.monotonic()
+            with self._draw_lock:
+                try:
+                    self.draw()
+                except Exception as e:  # noqa: BLE001 - reported, the view keeps running
+                    if self.on_error is not None:
+                        self.on_error(e)
+            last = time.monotonic()
+            self.frames += 1
+            self.draw_seconds += last - start
+
+    def flush(self):
+        """Draw now in the caller's thread, after any frame in progress (final frames, tests)."""
+        with self._draw_lock:
+            self._wanted.clear()
+            self.draw()
+            self.frames += 1
+
+    @property
+    def alive(self):
+        return self._thread.is_alive()
+
+    def close(self, timeout=2.0):
+        self._closed = True
+        self._wanted.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
