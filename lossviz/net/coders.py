@@ -160,7 +160,7 @@ class NetEncoder(_Coder):
             try:
                 encoded.append(self.encode_one(x, port))
             except DataError as e:  # say which example: the first wrong label may be deep in the list
-                raise DataError(f"{e}; at example {i} of {len(data)} (0-based)") from None
+                raise DataError(f"{e}; at example {i} (0-based) of {len(data)}") from None
         return encoded, True
 
 

@@ -234,5 +234,5 @@ def _decode(coder, values, prop, port, is_batch):
         except DataError as e:
             if not is_batch:
                 raise
-            raise DataError(f"{e}; at example {i} of {len(values)} (0-based)") from None
+            raise DataError(f"{e}; at example {i} (0-based) of {len(values)}") from None
     return decoded

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import DataError, PortError, ShapeError, describe_shape
 from ..net.ports import PortType
 
-__all__ = ["as_port_dict", "read_data", "read_examples", "split_validation", "shuffled_batches"]
+__all__ = ["as_port_dict", "check_finite", "read_data", "read_examples", "split_validation", "shuffled_batches"]
 
 
 def as_port_dict(data, input_port: str | None, target_port: str | None, *, what="data"):
@@ -175,7 +175,33 @@ def read_data(net, spec, raw, what="data"):
             arrays["Weight"] = read_examples(_weight_type(spec), raw["Weight"], "Weight")
     unknown_ports(raw, allowed, what)
     check_lengths(arrays, what)
+    check_finite(arrays, what)
     return arrays
+
+
+def check_finite(arrays: dict, what="data"):
+    """Refuse NaN and infinite values before training, naming the port, the example and the value.
+
+    A single NaN makes every loss and gradient NaN, and training would stop as
+    "diverged" after its first batch with advice about the learning rate; the
+    data is what needs fixing. One pass of ``np.isfinite`` per port (integer
+    arrays cannot hold either).
+    """
+    for port, arr in arrays.items():
+        if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
+            continue
+        bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)  # per example
+        first = int(np.argmax(bad))
+        example = np.asarray(arr[first])
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(example))[0]) if example.ndim else ()
+        value = example[where].item()
+        at = f" at position {list(where)}" if where else ""
+        count = int(bad.sum())
+        others = f" ({count} of the {len(arr)} examples hold such values)" if count > 1 else ""
+        raise DataError(
+            f"{what}: port {port!r}, example {first} (0-based) holds {value!r}{at}{others}; training needs "
+            f"finite numbers: remove or replace those examples (np.isfinite(x) finds them)"
+        )
 
 
 def _weight_type(spec):
