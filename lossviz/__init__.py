@@ -16,6 +16,7 @@ The public API, re-exported from small private modules:
 matplotlib and ipywidgets are imported only when a plot or panel is used.
 """
 from . import errors, losses
+from . import datasets  # noqa: F401  (lossviz.datasets: toy data sets)
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _losses_all
 from .net import *  # noqa: F401,F403
