@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..errors import ParameterError
+from ..net.layer import Layer
 from .results import ALIASES, PROPERTIES
 from .session import (TrainingDivergedWarning, TrainingSession, TrainingStalledWarning, _check_callbacks,
                       _check_int, _check_positive)
@@ -23,7 +24,7 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
              max_training_rounds=None, batch_size=64, method="ADAM", learning_rate=None,
              learning_rate_schedule=None, l2_regularization=0.0, gradient_clipping=None,
              random_seed=None, training_stopping_criterion=None, time_goal=None,
-             progress="auto", callbacks=(), working_precision="Real32"):
+             progress="auto", callbacks=(), working_precision="Real32", **unknown):
     """Train ``net`` on ``data`` and return the trained net (``net`` itself is not changed).
 
     Parameters
@@ -36,9 +37,11 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         every attached loss with a target, the target under the name of the
         output port it is attached to. A ``"Weight"`` port feeds per-example
         weights to losses that take them.
-    prop : str or list
+    prop : str or list, or a loss layer
         What to return: "TrainedNet" (default), "All" (a NetTrainResults),
-        or any property of NetTrainResults (e.g. "RoundLossList").
+        or any property of NetTrainResults (e.g. "RoundLossList"). A loss
+        layer here is the loss function, as in Wolfram's
+        ``NetTrain[net, data, lossLayer]``; the trained net is returned.
     loss_function :
         Any LossFunction form, see :mod:`lossviz.train.spec`.
     validation_set : data, or Scaled(f)
@@ -90,6 +93,12 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     NetTrain drives a :class:`~lossviz.train.session.TrainingSession`; make one
     yourself to train step by step, or to change the loss while training.
     """
+    if unknown:
+        raise ParameterError(_unknown_option(next(iter(unknown))))
+    if isinstance(prop, Layer):
+        if loss_function is not Automatic:
+            raise ParameterError("NetTrain: a loss layer was given both as the third argument and as loss_function=")
+        prop, loss_function = "TrainedNet", prop
     props = prop if isinstance(prop, list) else [prop]
     for p in props:
         if p != "All" and ALIASES.get(p, p) not in PROPERTIES:
@@ -121,3 +130,26 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     if isinstance(prop, list):
         return [results if p == "All" else results[p] for p in prop]
     return results[prop]
+
+
+#: names other libraries use for NetTrain's options
+_OTHER_NAMES = {
+    "epochs": "max_training_rounds", "max_epochs": "max_training_rounds", "rounds": "max_training_rounds",
+    "lr": "learning_rate", "loss": "loss_function", "criterion": "loss_function", "seed": "random_seed",
+    "optimizer": "method", "validation_data": "validation_set", "val_data": "validation_set",
+    "verbose": "progress", "callback": "callbacks", "clipnorm": "gradient_clipping",
+    "weight_decay": "l2_regularization", "patience": "training_stopping_criterion",
+    "precision": "working_precision", "dtype": "working_precision", "timeout": "time_goal",
+}
+
+
+def _unknown_option(name):
+    """The message for an unknown NetTrain keyword, with the closest option."""
+    import difflib
+    import inspect
+
+    options = [p for p in inspect.signature(NetTrain).parameters
+               if p not in ("net", "data", "unknown")]
+    guess = _OTHER_NAMES.get(str(name).lower()) or next(iter(difflib.get_close_matches(str(name), options, n=1)), None)
+    hint = f"; did you mean {guess}=?" if guess else ""
+    return f"NetTrain: unknown option {name!r}{hint} (its options are {', '.join(options)})"

@@ -258,7 +258,7 @@ class TrainingSession:
                       "round_scaled": {k: [] for k in self._names}, "valid_subs": {k: [] for k in self._names}}
         self._round_acc = self._new_round_acc()
         self._best = {"loss": math.inf, "round": None, "leaves": None}
-        self._best_train = {"loss": math.inf, "leaves": [a.copy() for a in self._engine.leaves]}
+        self._best_train = {"loss": math.inf, "round": 0, "leaves": [a.copy() for a in self._engine.leaves]}
         self._stall = 0
         self._trajectory = [(0, self._engine, [a.copy() for a in self._engine.leaves])]
         self._reason = None
@@ -567,6 +567,10 @@ class TrainingSession:
         if not math.isfinite(loss):
             self._diverged(loss)
             return True, k
+        if self.batch == 0 and loss < self._best_train["loss"]:
+            # the parameters a round starts from, measured by that round's first batch: what a
+            # diverging run falls back to (a copy at most once a round)
+            self._best_train.update(loss=loss, round=self.round, leaves=[a.copy() for a in self._engine.leaves])
         self.optimizer.step(self._engine.leaves, grads, self._lr)
         self.total_batches += 1
         self.batch += 1
@@ -596,8 +600,10 @@ class TrainingSession:
         self.optimizer.start(self._engine.leaves)
         precision_hint = ("; float32 overflows beyond 3.4e38: with values that large, use "
                           "working_precision='Real64'") if getattr(self._engine, "dtype", None) == np.float32 else ""
-        which = (f"the net of round {self._best_train['round']} (the lowest round loss, {self._best_train['loss']:.4g})"
-                 if self._best_train.get("round") else "the initial net")
+        r = self._best_train.get("round")
+        which = ("the initial net" if not r else
+                 f"the net after round {r} (whose loss, {self._best_train['loss']:.4g}, was the lowest a round "
+                 f"started from)")
         warnings.warn(
             f"NetTrain: the loss became {loss} at round {self.round + 1}, batch {self.batch + 1}; training "
             f"stopped and {which} was kept. Try a lower learning_rate (it was {self._lr:g}) or "
@@ -622,9 +628,6 @@ class TrainingSession:
             self._hist["valid"].append(val_loss)
             for name in self._names:
                 self._hist["valid_subs"][name].append(val_subs.get(name, math.nan))
-        if math.isfinite(round_loss) and round_loss < self._best_train["loss"]:
-            self._best_train.update(loss=round_loss, round=self.round,
-                                    leaves=[a.copy() for a in self._engine.leaves])
         watched = val_loss if self._valid is not None else round_loss
         if watched is not None and math.isfinite(watched) and watched < self._best["loss"] - self._min_delta:
             self._best.update(loss=watched, round=self.round)

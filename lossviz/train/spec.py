@@ -166,8 +166,25 @@ def _is_loss_port(net, port):
     return bool(getattr(_producer(net, port), "is_loss", False))
 
 
+def _has_parameters(layer):
+    """True when the layer (or a layer inside the net) has trainable parameters."""
+    def any_shape(shapes):
+        return any(any_shape(v) if isinstance(v, dict) else True for v in shapes.values())
+
+    try:
+        return any_shape(layer.param_shapes())
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
 def _check_loss_net(layer, where):
     """A loss layer or a net with "Input" and optional "Target"/"Weight" ports."""
+    if not getattr(layer, "is_loss", False) and _has_parameters(layer):
+        raise SpecError(
+            f"{where}: a {type(layer).__name__} is not a loss: it has trainable parameters. Pass a loss layer "
+            f"(e.g. MeanSquaredLossLayer(), or lossviz.losses.get(name)) or a parameter-free net with an "
+            f"'Input' and optional 'Target' port that outputs the loss"
+        )
     ins = set(layer.inputs)
     allowed = {"Input", "Target", "Weight"}
     if "Input" not in ins or not ins <= allowed or not layer.outputs:
