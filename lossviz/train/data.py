@@ -166,8 +166,10 @@ def read_data(net, spec, raw, what="data"):
             raise PortError(f"{what}: no data for {t.target!r}, the target of the loss on output {t.port!r}; "
                             f"the data has {', '.join(map(repr, raw))}")
         coder = net.outputs[t.port].coder
-        arrays[t.target] = read_examples(t.loss.inputs["Target"], raw[t.target], t.target,
-                                         decoder=coder if hasattr(coder, "encode_target") else None)
+        decoder = coder if hasattr(coder, "encode_target") else None
+        arrays[t.target] = read_examples(t.loss.inputs["Target"], raw[t.target], t.target, decoder=decoder)
+        if decoder is not None and decoder.looks_like_labels(raw[t.target]):
+            arrays[t.target] = _labels_for_loss(t, net.outputs[t.port], arrays[t.target])
         _check_targets(t, arrays[t.target])
     if any(t.weight for t in spec.terms):
         allowed.append("Weight")
@@ -202,6 +204,18 @@ def check_finite(arrays: dict, what="data"):
             f"{what}: port {port!r}, example {first} (0-based) holds {value!r}{at}{others}; training needs "
             f"finite numbers: remove or replace those examples (np.isfinite(x) finds them)"
         )
+
+
+def _labels_for_loss(term, out_type, indices):
+    """Class labels read through a decoder are 0-based indices (n,); a loss that compares the
+    output with a vector of the output's size (MeanSquaredLossLayer, CrossEntropyLossLayer
+    "Probabilities" ...) gets them as unit vectors (n, k), as Wolfram's "UnitVector" encoding does."""
+    dims = out_type.dims
+    wants_vectors = term.loss.inputs["Target"].kind != "Integer"
+    if (wants_vectors and indices.ndim == 1 and indices.dtype.kind in "iu" and dims is not None
+            and len(dims) == 1 and isinstance(dims[0], int) and dims[0] > 1):
+        return np.eye(dims[0])[indices]
+    return indices
 
 
 def _weight_type(spec):

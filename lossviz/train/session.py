@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import DataError, NetTypeError, ParameterError
+from ..errors import DataError, NetTypeError, ParameterError, check_random_seed
 from ..net.layer import Layer
 from ..net.ops import NetInitialize
 from .data import GATHER_BYTES, as_port_dict, check_lengths, read_data
@@ -60,17 +60,6 @@ class TrainingDivergedWarning(RuntimeWarning):
 
 class TrainingStalledWarning(RuntimeWarning):
     """The loss has not improved on its first value after many rounds with a huge learning rate."""
-
-
-def check_random_seed(value, where):
-    """``random_seed``: None or an int >= 0 (ParameterError naming it otherwise)."""
-    import numbers
-
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ParameterError(f"{where}: random_seed must be None or an int >= 0, got {value!r}")
-    return int(value)
 
 
 def _check_int(name, value, low, allow_none=True, owner="NetTrain"):
