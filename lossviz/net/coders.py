@@ -259,10 +259,11 @@ def _suggestion(key, labels) -> str:
 
 
 def _check_decidable(probs, port):
-    """A DataError when the class probabilities are NaN: no class is the most probable one."""
+    """A DataError when the probabilities are NaN: no class is the most probable one (nor is True or False)."""
     if np.isnan(probs).any():
+        what = ("class probabilities are {}, so no class is the most probable" if probs.ndim else
+                "probability is {}, so it is neither True nor False")
         raise DataError(
-            f"port {port!r}: the net's class probabilities are {np.array2string(probs, precision=3)}, so no "
-            f"class is the most probable; the input (or a parameter) probably holds NaN or an infinite "
-            f"value; net(x, \"Probabilities\") shows the raw values"
+            f"port {port!r}: the net's {what.format(np.array2string(probs, precision=3))}; the input (or a "
+            f"parameter) probably holds NaN or an infinite value; net(x, \"Probabilities\") shows the raw values"
         )
