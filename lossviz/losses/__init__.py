@@ -9,11 +9,14 @@ formula, ports, options and whose convention it follows.
 >>> from lossviz.losses import MeanAbsoluteLossLayer, get, names
 >>> MeanAbsoluteLossLayer()({"Input": [1, 2, 3], "Target": [1, 2, 4]})    # 1/3
 >>> get("huber", rho=2.0)
+>>> get("gluon.L2Loss")(np.ones(2), 2 * np.ones(2))     # Gluon's call: [0.5, 0.5]
+>>> info("huber").option_specs                         # (OptionSpec(name='rho', kind='float', ...),)
 >>> names()
 """
 # Import order is registration order, the order names() and catalogue() list.
 from .base import LossLayer
-from .registry import LossInfo, catalogue, get, info, names, register
+from .options import OptionSpec
+from .registry import Catalogue, LossInfo, catalogue, get, info, names, register
 from .regression import (  # isort: skip
     HuberLossLayer,
     L2LossLayer,
@@ -53,6 +56,8 @@ __all__ = [
     "LossLayer",
     "FunctionLossLayer",
     "LossInfo",
+    "OptionSpec",
+    "Catalogue",
     "get",
     "register",
     "names",

@@ -60,6 +60,7 @@ from autograd.tracer import Box, getval
 from ..errors import DataError, ParameterError, PortError, ShapeError, describe_shape
 from ..net.layer import Layer
 from ..net.ports import PortType, unify, with_dims
+from .options import OptionSpec
 
 __all__ = [
     "LossLayer",
@@ -72,7 +73,12 @@ __all__ = [
     "choice_option",
     "bool_option",
     "class_weights_option",
+    "infer_spec",
 ]
+
+#: Gluon's reading of data: which axis of every array is the batch (None: lossviz's, see evaluate)
+_BATCH_AXIS = OptionSpec("batch_axis", "int", None, low=0, optional=True,
+                         doc="read positional arrays as Gluon does: this axis is the batch")
 
 _SCALAR = PortType(())
 
@@ -94,39 +100,175 @@ class LossLayer(Layer):
     is_loss = True
     #: True when the loss has a "Target" port (set from ``input_names``)
     has_target = True
-    #: attribute names of the layer's options, returned by :meth:`config`
+    #: the declarations of the constructor's options (see :mod:`lossviz.losses.options`)
+    option_specs: tuple = ()
+    #: attribute names of the layer's options (set from ``option_specs`` when a class declares them)
     options: tuple = ()
+    #: options that :meth:`config` (and so the repr) shows even at their default (``form``)
+    always_shown: tuple = ()
+    #: the least rank of one example's Input (1 for losses over vectors); with ``batch_axis``, Input
+    #: data of no higher rank is one example
+    min_example_rank: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.has_target = "Target" in cls.input_names
+        if "option_specs" in cls.__dict__:
+            cls.options = tuple(spec.name for spec in cls.option_specs)
+            _check_specs(cls)
 
-    def __init__(self, **ports):
+    def __init__(self, batch_axis=None, **ports):
         known = {n.lower() for n in self.input_names + self.output_names}
         for key in ports:
             if key.lower() not in known:
                 raise ParameterError(self._unknown_keyword(key))
+        self.batch_axis = _BATCH_AXIS.validate(type(self).__name__, batch_axis)
         super().__init__(**ports)
+
+    def _set_options(self, **values):
+        """Validate ``values`` by the class's :class:`OptionSpec` declarations and set them as attributes."""
+        specs = {spec.name: spec for spec in self.option_specs}
+        owner = type(self).__name__
+        for name, value in values.items():
+            setattr(self, name, specs[name].validate(owner, value))
 
     def _unknown_keyword(self, key):
         options = self.option_names()
         ports = [n.lower() for n in self.input_names + self.output_names]
-        close = difflib.get_close_matches(key, options + ports, n=1)
+        close = difflib.get_close_matches(key, options + ports + ["batch_axis"], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         opts = ", ".join(options) if options else "none"
         return (
             f"{type(self).__name__}: unknown option or port {key!r}{hint}; its options are {opts} "
-            f"and its ports are {', '.join(ports)}"
+            f"(and batch_axis) and its ports are {', '.join(ports)}"
         )
+
+    def __call__(self, *args, **kwargs):
+        """Evaluate the loss on user data.
+
+        Without ``batch_axis`` (the default): as every lossviz layer, on a dict
+        ``{"Input": ..., "Target": ...}`` (or keywords ``input=..., target=...``)
+        holding one example or a batch (see :func:`lossviz.net.evaluate.evaluate`).
+
+        With ``batch_axis=k``: as Gluon calls its losses, ``loss(pred, label[,
+        sample_weight])``: positional arrays in the order of the input ports
+        (:attr:`input_names`; ``sample_weight=`` or a last array is the "Weight"),
+        or a dict; axis ``k`` of every array runs over the examples, whatever the
+        declared shapes; the result is one loss per example, shape ``(batch,)``.
+        As in Gluon, a Target with as many entries as the Input but another
+        shape (labels ``(batch,)`` for predictions ``(batch, 1)``) is reshaped
+        like the Input when the loss compares them elementwise.
+        """
+        if self.batch_axis is None:
+            return super().__call__(*args, **kwargs)
+        return self._call_batched(*args, **kwargs)
+
+    def _call_batched(self, *args, sample_weight=None, **port_data):
+        from ..errors import NetTypeError
+        from ..net.evaluate import to_batch
+        from ..net.layer import match_port_kwargs
+
+        name = type(self).__name__
+        if len(args) == 1 and isinstance(args[0], dict):
+            data = dict(args[0])
+        elif len(args) > len(self.input_names):
+            raise NetTypeError(f"{name}: takes at most {len(self.input_names)} arrays "
+                               f"({', '.join(self.input_names)}), got {len(args)}")
+        else:
+            data = dict(zip(self.input_names, args))
+        for port, value in match_port_kwargs(self.input_names, port_data, owner=name).items():
+            if port in data:
+                raise NetTypeError(f"{name}: port {port!r} got data twice (positionally and by keyword)")
+            data[port] = value
+        if sample_weight is not None:
+            if "Weight" in data:
+                raise NetTypeError(f"{name}: give the weights either as sample_weight= or as 'Weight', not both")
+            data["Weight"] = sample_weight
+        arrays = {}
+        for port, value in data.items():
+            if port not in self.inputs:
+                raise NetTypeError(f"{name}: no input port {port!r}; its input ports are "
+                                   f"{', '.join(map(repr, self.input_names))}")
+            t = self.inputs[port]
+            if t.coder is not None and hasattr(t.coder, "encode"):
+                examples, _ = to_batch(t, value, port)
+                arrays[port] = examples if isinstance(examples, np.ndarray) else np.stack(examples)
+                continue
+            arrays[port] = value if isinstance(value, (np.ndarray, Box)) else _numeric(name, port, value)
+        # one example without a batch axis (a single vector for a loss over vectors, a scalar label):
+        # Gluon's NDArrays are never 0-d and its reductions keep an axis, so it reads them as a batch of one
+        x = arrays.get("Input")
+        one = x is not None and anp.ndim(x) <= self.min_example_rank
+        for port, arr in arrays.items():
+            if port in data and isinstance(arr, np.ndarray | Box) and self.inputs[port].coder is None:
+                if anp.ndim(arr) == 0 or (one and anp.shape(arr) == anp.shape(x)):
+                    arr = arr[None]
+                elif anp.ndim(arr) <= self.batch_axis:
+                    raise ShapeError(f"{name}: port {port!r} got data of shape {anp.shape(arr)}, which has no "
+                                     f"axis {self.batch_axis} to read as the batch (batch_axis={self.batch_axis})")
+                elif self.batch_axis:
+                    arr = anp.moveaxis(arr, self.batch_axis, 0)
+                t = self.inputs[port]
+                if port != "Weight" and t.dims is not None and anp.ndim(arr) != len(t.dims) + 1:
+                    raise ShapeError(f"{name}: port {port!r} got a batch of shape {anp.shape(arr)} (batch axis "
+                                     f"{self.batch_axis} first), whose examples do not have the declared shape: "
+                                     f"{t.describe()}")
+                arrays[port] = arr
+        arrays = self._like_input(arrays)
+        with np.errstate(all="ignore"):
+            return np.array(self.apply(None, arrays)["Loss"])
+
+    def _like_input(self, arrays):
+        """Gluon's ``_reshape_like``: elementwise targets with the Input's size take the Input's shape."""
+        x = arrays.get("Input")
+        if x is None:
+            return arrays
+        x_shape = anp.shape(x)
+        for port in self._tied_ports():
+            value = arrays.get(port)
+            if value is None or anp.shape(value) == x_shape or anp.size(value) != anp.size(x):
+                continue
+            try:
+                elementwise = self.port_dims(port, x_shape[1:]) == x_shape[1:]
+            except ShapeError:
+                elementwise = False
+            if elementwise:
+                arrays[port] = anp.reshape(value, x_shape)
+        return arrays
 
     @classmethod
     def option_names(cls) -> list:
-        """The keyword options of the constructor (not the port shapes)."""
+        """The keyword options of the constructor (not the port shapes, nor ``batch_axis``)."""
         params = inspect.signature(cls.__init__).parameters.values()
-        return [p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        return [p.name for p in params if p.name not in ("self", "batch_axis")
+                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    @classmethod
+    def specs(cls) -> tuple:
+        """The :class:`OptionSpec` of every constructor option: the declared ``option_specs``, or, for a
+        class that declares none, specs inferred from the constructor's defaults."""
+        if cls.option_specs or not cls.option_names():
+            return tuple(cls.option_specs)
+        return tuple(infer_spec(name, default) for name, default in cls.option_defaults().items())
+
+    @classmethod
+    def option_defaults(cls) -> dict:
+        """``{option: default}`` as the constructor declares them."""
+        params = inspect.signature(cls.__init__).parameters
+        return {name: params[name].default for name in cls.option_names()}
 
     def config(self) -> dict:
-        return {k: _jsonable(getattr(self, k)) for k in self.options}
+        """The options that differ from their defaults (and the ``always_shown`` ones, like ``form``),
+        plus ``batch_axis`` when it is set: the keyword arguments that rebuild the layer."""
+        defaults = {spec.name: spec.default for spec in self.specs()}
+        out = {}
+        for k in self.options:
+            value = getattr(self, k)
+            if k in self.always_shown or k not in defaults or not _same(value, defaults[k]):
+                out[k] = _jsonable(value)
+        if self.batch_axis is not None:
+            out["batch_axis"] = self.batch_axis
+        return out
 
     # ------------------------------------------------------------ shape hooks
     def port_dims(self, port: str, input_dims: tuple):
@@ -317,6 +459,54 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _same(value, default) -> bool:
+    """True when an option's value equals its default (tuples and lists alike, 1 == 1.0, no array truth)."""
+    if isinstance(value, (tuple, list)) or isinstance(default, (tuple, list)):
+        return isinstance(value, (tuple, list)) and isinstance(default, (tuple, list)) and \
+            list(value) == list(default)
+    if callable(value) or callable(default):
+        return value is default
+    flags = (bool, np.bool_)
+    if isinstance(value, flags) or isinstance(default, flags):  # True is not the number 1 here
+        return isinstance(value, flags) and isinstance(default, flags) and bool(value) == bool(default)
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def infer_spec(name: str, default) -> OptionSpec:
+    """An :class:`OptionSpec` read off a default value (for losses that declare none: registered functions)."""
+    if isinstance(default, (bool, np.bool_)):
+        return OptionSpec(name, "bool", bool(default))
+    if isinstance(default, (int, np.integer)):
+        return OptionSpec(name, "int", int(default))
+    if isinstance(default, (float, np.floating)):
+        return OptionSpec(name, "float", float(default))
+    if isinstance(default, str):
+        return OptionSpec(name, "choice", default, choices=(default,))
+    if default is None:
+        return OptionSpec(name, "float", None, optional=True, callable_ok=True)
+    if isinstance(default, (tuple, list)):
+        return OptionSpec(name, "array", tuple(default))
+    return OptionSpec(name, "float", default, callable_ok=True)
+
+
+def _check_specs(cls):
+    """TypeError unless ``cls.option_specs`` declares exactly the constructor's options, with its defaults."""
+    from ..errors import NetTypeError
+
+    declared = [spec.name for spec in cls.option_specs]
+    if sorted(declared) != sorted(cls.option_names()):
+        raise NetTypeError(f"{cls.__name__}: option_specs declare {declared}, but the constructor's options are "
+                           f"{cls.option_names()}")
+    defaults = cls.option_defaults()
+    for spec in cls.option_specs:
+        if not _same(spec.default, defaults[spec.name]):
+            raise NetTypeError(f"{cls.__name__}: option {spec.name!r} defaults to {defaults[spec.name]!r} "
+                               f"in the constructor but to {spec.default!r} in its OptionSpec")
 
 
 def class_count(t: PortType):

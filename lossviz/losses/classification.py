@@ -15,16 +15,13 @@ from autograd.tracer import getval
 from ..errors import ParameterError, ShapeError
 from .base import (
     LossLayer,
-    bool_option,
     check_distributions,
     check_in_range,
     check_in_set,
-    choice_option,
     class_count,
     class_indices,
-    class_weights_option,
-    number_option,
 )
+from .options import OptionSpec
 from .primitives import (
     binary_cross_entropy,
     index_cross_entropy,
@@ -131,12 +128,16 @@ def _check_class_weights(layer, n):
         )
 
 
-def _index_option(owner, name, value):
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{owner}: option {name!r} must be an int class index or None, got {value!r}")
-    return int(value)
+#: the options of PyTorch's CrossEntropyLoss that the cross-entropies share
+_CLASS_WEIGHTS = OptionSpec("class_weights", "array", None, low=0.0, optional=True,
+                            what="a list of non-negative numbers, one per class",
+                            doc="one non-negative weight per class, multiplying -log p_c")
+_LABEL_SMOOTHING = OptionSpec("label_smoothing", "float", 0.0, low=0.0, high=1.0, typical=(0.0, 0.5),
+                              doc="eps: the target becomes (1 - eps) t + eps / c")
+_IGNORE_INDEX = OptionSpec("ignore_index", "int", None, optional=True, what="an int class index",
+                           doc="positions whose target is this index count neither in the sum nor in the mean")
+_AXIS = OptionSpec("axis", "int", -1, doc="the class axis of one example")
+_MARGIN = OptionSpec("margin", "float", 1.0, low=0.0, typical=(0.0, 3.0), doc="the margin to spare")
 
 
 class _ClassLoss(LossLayer):
@@ -144,6 +145,7 @@ class _ClassLoss(LossLayer):
 
     axis = -1
     sparse = True
+    min_example_rank = 1
     ignore_index = None
 
     def port_dims(self, port, input_dims):
@@ -187,6 +189,10 @@ class _ClassLoss(LossLayer):
     convention="Wolfram",
     pytorch="torch.nn.NLLLoss on log(p) (Index), CrossEntropyLoss on log(p) (Probabilities), BCELoss (Binary)",
     family="classification",
+    qualified={"wolfram.CrossEntropyLossLayer": {}, "theanets.xe": {"form": "Index"},
+               "theanets.CrossEntropy": {"form": "Index"}, "torch.nn.BCELoss": {"form": "Binary"}},
+    ambiguous={"cross_entropy": "Wolfram's, on probabilities; Gluon's and PyTorch's cross-entropies take logits: "
+                                "'softmax_ce' (gluon.SoftmaxCrossEntropyLoss, torch.nn.CrossEntropyLoss)"},
 )
 class CrossEntropyLossLayer(_ClassLoss):
     """Cross-entropy of predicted probabilities against target classes or probabilities.
@@ -226,15 +232,24 @@ class CrossEntropyLossLayer(_ClassLoss):
     "Probabilities", sum to 1 along the class axis.
     """
 
-    options = ("form", "class_weights", "label_smoothing", "ignore_index")
     FORMS = ("Index", "Probabilities", "Binary")
+    option_specs = (
+        OptionSpec("form", "choice", "Index", choices=FORMS,
+                   doc="the Target: class indices, probability vectors, or binary probabilities"),
+        _CLASS_WEIGHTS,
+        _LABEL_SMOOTHING,
+        _IGNORE_INDEX,
+    )
+    always_shown = ("form",)
+
+    @property
+    def min_example_rank(self):
+        return 0 if self.form == "Binary" else 1
 
     def __init__(self, form="Index", *, class_weights=None, label_smoothing=0.0, ignore_index=None, **ports):
         owner = type(self).__name__
-        self.form = choice_option(owner, "form", form, self.FORMS)
-        self.class_weights = class_weights_option(owner, "class_weights", class_weights)
-        self.label_smoothing = number_option(owner, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-        self.ignore_index = _index_option(owner, "ignore_index", ignore_index)
+        self._set_options(form=form, class_weights=class_weights, label_smoothing=label_smoothing,
+                          ignore_index=ignore_index)
         if self.form == "Binary" and (self.class_weights or self.label_smoothing):
             raise ParameterError(f"{owner}: options 'class_weights' and 'label_smoothing' are for the "
                                  f"'Index' and 'Probabilities' forms, not 'Binary'")
@@ -288,6 +303,8 @@ _NO_NAN = object()
     convention="Gluon",
     pytorch="torch.nn.CrossEntropyLoss",
     family="classification",
+    qualified={"gluon.SoftmaxCrossEntropyLoss": {"batch_axis": 0}, "gluon.SoftmaxCELoss": {"batch_axis": 0},
+               "torch.nn.CrossEntropyLoss": {"axis": 0}},
 )
 class SoftmaxCrossEntropyLossLayer(_ClassLoss):
     """Softmax cross-entropy from logits: ``-log softmax(x)[y]``, fused and stable.
@@ -312,19 +329,21 @@ class SoftmaxCrossEntropyLossLayer(_ClassLoss):
     each example (ignored positions excluded from that mean).
     """
 
-    options = ("axis", "sparse_label", "from_logits", "class_weights", "label_smoothing", "ignore_index")
+    option_specs = (
+        _AXIS,
+        OptionSpec("sparse_label", "bool", True, doc="True: the Target holds class indices; False: distributions"),
+        OptionSpec("from_logits", "bool", False, doc="True: the Input is already log_softmax-ed"),
+        _CLASS_WEIGHTS,
+        _LABEL_SMOOTHING,
+        _IGNORE_INDEX,
+    )
 
     def __init__(self, axis=-1, sparse_label=True, from_logits=False, *, class_weights=None,
                  label_smoothing=0.0, ignore_index=None, **ports):
         owner = type(self).__name__
-        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-            raise ParameterError(f"{owner}: option 'axis' must be an int, got {axis!r}")
-        self.axis = int(axis)
-        self.sparse_label = self.sparse = bool_option(owner, "sparse_label", sparse_label)
-        self.from_logits = bool_option(owner, "from_logits", from_logits)
-        self.class_weights = class_weights_option(owner, "class_weights", class_weights)
-        self.label_smoothing = number_option(owner, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-        self.ignore_index = _index_option(owner, "ignore_index", ignore_index)
+        self._set_options(axis=axis, sparse_label=sparse_label, from_logits=from_logits, class_weights=class_weights,
+                          label_smoothing=label_smoothing, ignore_index=ignore_index)
+        self.sparse = self.sparse_label
         if self.ignore_index is not None and not self.sparse:
             raise ParameterError(f"{owner}: option 'ignore_index' needs sparse_label=True")
         super().__init__(**ports)
@@ -357,6 +376,8 @@ class SoftmaxCrossEntropyLossLayer(_ClassLoss):
     convention="Gluon",
     pytorch="torch.nn.BCEWithLogitsLoss (torch.nn.BCELoss with from_sigmoid=True)",
     family="classification",
+    qualified={"gluon.SigmoidBinaryCrossEntropyLoss": {"batch_axis": 0}, "gluon.SigmoidBCELoss": {"batch_axis": 0},
+               "torch.nn.BCEWithLogitsLoss": {}},
 )
 class SigmoidBinaryCrossEntropyLossLayer(LossLayer):
     """Binary cross-entropy of ``sigmoid(x)`` against targets in [0, 1], from logits, stable.
@@ -375,19 +396,15 @@ class SigmoidBinaryCrossEntropyLossLayer(LossLayer):
     ``BCEWithLogitsLoss(pos_weight)``.
     """
 
-    options = ("from_sigmoid", "pos_weight")
+    option_specs = (
+        OptionSpec("from_sigmoid", "bool", False, doc="True: the Input is already a probability"),
+        OptionSpec("pos_weight", "array", None, low=0.0, open_low=True, optional=True, number_ok=True, log=True,
+                   what="a positive number or a list of positive numbers (one per entry of the last axis)",
+                   typical=(0.1, 10.0), doc="the weight of the positive term (> 1 favours recall)"),
+    )
 
     def __init__(self, from_sigmoid=False, pos_weight=None, **ports):
-        owner = type(self).__name__
-        self.from_sigmoid = bool_option(owner, "from_sigmoid", from_sigmoid)
-        if pos_weight is None or np.ndim(pos_weight) == 0:
-            self.pos_weight = number_option(owner, "pos_weight", pos_weight, low=0.0, open_low=True,
-                                            allow_none=True)
-        else:
-            weights = class_weights_option(owner, "pos_weight", pos_weight)
-            if 0.0 in weights:
-                raise ParameterError(f"{owner}: option 'pos_weight' must be positive, got {pos_weight!r}")
-            self.pos_weight = weights
+        self._set_options(from_sigmoid=from_sigmoid, pos_weight=pos_weight)
         super().__init__(**ports)
 
     def _pos_weight(self, x):
@@ -422,7 +439,10 @@ def hinge(x, t, margin=1.0):
 _SIGNS = "labels -1 or 1"
 
 
-@register("hinge", aliases=("HingeLoss",), convention="Gluon", family="classification")
+@register("hinge", aliases=("HingeLoss",), convention="Gluon", family="classification",
+          qualified={"gluon.HingeLoss": {"batch_axis": 0}, "keras.hinge": {}, "keras.Hinge": {}},
+          ambiguous={"hinge": "Gluon's (and Keras's) binary hinge here; theanets' 'hinge' is the multiclass hinge "
+                              "'theanets.hinge' (multiclass_hinge)"})
 class HingeLossLayer(LossLayer):
     """Hinge loss of SVMs: ``max(0, margin - x t)``, then the mean.
 
@@ -435,10 +455,10 @@ class HingeLossLayer(LossLayer):
     different loss).
     """
 
-    options = ("margin",)
+    option_specs = (_MARGIN,)
 
     def __init__(self, margin=1.0, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=0.0)
+        self._set_options(margin=margin)
         super().__init__(**ports)
 
     def check(self, data):
@@ -448,7 +468,8 @@ class HingeLossLayer(LossLayer):
         return hinge(data["Input"], data["Target"], self.margin)
 
 
-@register("squared_hinge", aliases=("SquaredHingeLoss",), convention="Gluon", family="classification")
+@register("squared_hinge", aliases=("SquaredHingeLoss",), convention="Gluon", family="classification",
+          qualified={"gluon.SquaredHingeLoss": {"batch_axis": 0}, "keras.squared_hinge": {}, "keras.SquaredHinge": {}})
 class SquaredHingeLossLayer(HingeLossLayer):
     """Squared hinge loss: ``max(0, margin - x t)**2``, then the mean.
 
@@ -463,7 +484,8 @@ class SquaredHingeLossLayer(HingeLossLayer):
 
 
 @register("logistic", aliases=("LogisticLoss", "soft_margin", "SoftMarginLoss"), convention="Gluon",
-          pytorch="torch.nn.SoftMarginLoss (signed labels)", family="classification")
+          pytorch="torch.nn.SoftMarginLoss (signed labels)", family="classification",
+          qualified={"gluon.LogisticLoss": {"batch_axis": 0}, "torch.nn.SoftMarginLoss": {}})
 class LogisticLossLayer(LossLayer):
     """Logistic loss: ``log(1 + exp(-x t))`` for labels -1/1, then the mean.
 
@@ -476,10 +498,13 @@ class LogisticLossLayer(LossLayer):
     signed labels.
     """
 
-    options = ("label_format",)
+    option_specs = (
+        OptionSpec("label_format", "choice", "signed", choices=("signed", "binary"),
+                   doc="labels -1/1 ('signed') or 0/1 ('binary')"),
+    )
 
     def __init__(self, label_format="signed", **ports):
-        self.label_format = choice_option(type(self).__name__, "label_format", label_format, ("signed", "binary"))
+        self._set_options(label_format=label_format)
         super().__init__(**ports)
 
     def check(self, data):
@@ -503,7 +528,8 @@ def multiclass_hinge(x, y, margin=0.0):
 
 @register("multiclass_hinge", aliases=("MulticlassHinge",),
           presets={"crammer_singer": {"margin": 1.0}, "categorical_hinge": {"margin": 1.0}},
-          convention="theanets", family="classification")
+          convention="theanets", family="classification",
+          qualified={"theanets.hinge": {}, "theanets.Hinge": {}})
 class MulticlassHingeLossLayer(_ClassLoss):
     """Multiclass hinge: ``max(0, max_{k != y} x_k - x_y + margin)``, then the mean.
 
@@ -520,10 +546,13 @@ class MulticlassHingeLossLayer(_ClassLoss):
     worst one.
     """
 
-    options = ("margin",)
+    option_specs = (
+        OptionSpec("margin", "float", 0.0, low=0.0, typical=(0.0, 3.0),
+                   doc="how far the true class must beat the others (0: theanets, 1: Crammer-Singer)"),
+    )
 
     def __init__(self, margin=0.0, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=0.0)
+        self._set_options(margin=margin)
         super().__init__(**ports)
 
     def check(self, data):
@@ -557,7 +586,8 @@ def softmax_focal(x, y, alpha=0.25, gamma=2.0):
 
 
 @register("binary_focal", aliases=("sigmoid_focal", "focal", "BinaryFocalLoss", "sigmoid_focal_loss"),
-          convention="torchvision", family="classification")
+          convention="torchvision", family="classification",
+          qualified={"torchvision.sigmoid_focal_loss": {}})
 class BinaryFocalLossLayer(LossLayer):
     """Binary focal loss from logits: ``alpha_t (1 - p_t)**gamma BCE(sigmoid(x), t)``, then the mean.
 
@@ -573,12 +603,15 @@ class BinaryFocalLossLayer(LossLayer):
     from_logits=True)``. PyTorch core has none.
     """
 
-    options = ("alpha", "gamma")
+    option_specs = (
+        OptionSpec("alpha", "float", 0.25, low=0.0, high=1.0, optional=True,
+                   doc="the weight of positives (1 - alpha for negatives); None: no balancing"),
+        OptionSpec("gamma", "float", 2.0, low=0.0, typical=(0.0, 5.0),
+                   doc="the focusing exponent of (1 - p_t) (0: plain cross-entropy)"),
+    )
 
     def __init__(self, alpha=0.25, gamma=2.0, **ports):
-        owner = type(self).__name__
-        self.alpha = number_option(owner, "alpha", alpha, low=0.0, high=1.0, allow_none=True)
-        self.gamma = number_option(owner, "gamma", gamma, low=0.0)
+        self._set_options(alpha=alpha, gamma=gamma)
         super().__init__(**ports)
 
     def check(self, data):
@@ -604,15 +637,15 @@ class CategoricalFocalLossLayer(_ClassLoss):
     with index targets, computed with a stable log-softmax. PyTorch has none.
     """
 
-    options = ("alpha", "gamma")
+    option_specs = (
+        OptionSpec("alpha", "array", 0.25, low=0.0, optional=True, number_ok=True, typical=(0.0, 1.0),
+                   doc="a weight for every class, or one per class; None: no weighting"),
+        OptionSpec("gamma", "float", 2.0, low=0.0, typical=(0.0, 5.0),
+                   doc="the focusing exponent of (1 - p_y) (0: plain cross-entropy)"),
+    )
 
     def __init__(self, alpha=0.25, gamma=2.0, **ports):
-        owner = type(self).__name__
-        if alpha is None or np.ndim(alpha) == 0:
-            self.alpha = number_option(owner, "alpha", alpha, low=0.0, allow_none=True)
-        else:
-            self.alpha = class_weights_option(owner, "alpha", alpha)
-        self.gamma = number_option(owner, "gamma", gamma, low=0.0)
+        self._set_options(alpha=alpha, gamma=gamma)
         super().__init__(**ports)
 
     def check(self, data):

@@ -46,6 +46,11 @@ class FunctionLossLayer(LossLayer):
         return {name: params[name].default for name in cls.options}
 
     @classmethod
+    def option_defaults(cls) -> dict:
+        """The function's keyword parameters and their defaults."""
+        return cls._defaults()
+
+    @classmethod
     def option_names(cls) -> list:
         return list(cls.options)
 

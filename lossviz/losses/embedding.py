@@ -5,7 +5,8 @@ import autograd.numpy as anp
 import numpy as np
 
 from ..errors import ShapeError
-from .base import LossLayer, check_in_range, check_in_set, number_option
+from .base import LossLayer, check_in_range, check_in_set
+from .options import OptionSpec
 from .registry import register
 
 __all__ = [
@@ -30,7 +31,8 @@ def contrastive(d, t, margin=0.5):
     return t * anp.maximum(margin - d, 0.0) ** 2 + (1.0 - t) * d * d
 
 
-@register("contrastive", aliases=("ContrastiveLoss",), convention="Wolfram", family="embedding")
+@register("contrastive", aliases=("ContrastiveLoss",), convention="Wolfram", family="embedding",
+          qualified={"wolfram.ContrastiveLossLayer": {}})
 class ContrastiveLossLayer(LossLayer):
     """Contrastive loss of a distance: pull pairs together (False) or push them past a margin (True).
 
@@ -46,10 +48,13 @@ class ContrastiveLossLayer(LossLayer):
     without their factor 1/2. PyTorch has none.
     """
 
-    options = ("margin",)
+    option_specs = (
+        OptionSpec("margin", "float", 0.5, low=0.0, typical=(0.0, 3.0),
+                   doc="the distance past which dissimilar pairs cost nothing"),
+    )
 
     def __init__(self, margin=0.5, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=0.0)
+        self._set_options(margin=margin)
         super().__init__(**{"input": "Real", **ports})
 
     def port_kind(self, port):
@@ -70,7 +75,10 @@ def triplet(anchor, positive, negative, margin=1.0):
 
 
 @register("triplet", aliases=("TripletLoss",), convention="Gluon",
-          pytorch="torch.nn.TripletMarginWithDistanceLoss (squared Euclidean distance)", family="embedding")
+          pytorch="torch.nn.TripletMarginWithDistanceLoss (squared Euclidean distance)", family="embedding",
+          qualified={"gluon.TripletLoss": {"batch_axis": 0}},
+          ambiguous={"TripletLoss": "Gluon's, with squared distances; PyTorch's TripletMarginLoss uses the "
+                                    "unsquared distance"})
 class TripletLossLayer(LossLayer):
     """Triplet loss: ``max(|pos - x|**2 - |neg - x|**2 + margin, 0)`` with squared Euclidean distances.
 
@@ -86,10 +94,13 @@ class TripletLossLayer(LossLayer):
     """
 
     input_names = ("Input", "Positive", "Negative", "Weight")
-    options = ("margin",)
+    option_specs = (
+        OptionSpec("margin", "float", 1.0, low=0.0, typical=(0.0, 3.0),
+                   doc="how much closer (in squared distance) the positive must be than the negative"),
+    )
 
     def __init__(self, margin=1.0, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=0.0)
+        self._set_options(margin=margin)
         super().__init__(**ports)
 
     def elementwise_dims(self, input_dims):
@@ -112,7 +123,8 @@ def cosine_embedding(a, b, t, margin=0.0):
 
 
 @register("cosine_embedding", aliases=("CosineEmbeddingLoss", "cosine"), convention="Gluon",
-          pytorch="torch.nn.CosineEmbeddingLoss", family="embedding")
+          pytorch="torch.nn.CosineEmbeddingLoss", family="embedding",
+          qualified={"gluon.CosineEmbeddingLoss": {"batch_axis": 0}, "torch.nn.CosineEmbeddingLoss": {}})
 class CosineEmbeddingLossLayer(LossLayer):
     """Cosine embedding loss: ``1 - cos(a, b)`` for similar pairs, ``max(0, cos(a, b) - margin)`` for others.
 
@@ -127,10 +139,14 @@ class CosineEmbeddingLossLayer(LossLayer):
     """
 
     input_names = ("Input", "Input2", "Target", "Weight")
-    options = ("margin",)
+    min_example_rank = 1
+    option_specs = (
+        OptionSpec("margin", "float", 0.0, low=-1.0, high=1.0,
+                   doc="dissimilar pairs cost nothing once their cosine is below it"),
+    )
 
     def __init__(self, margin=0.0, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=-1.0, high=1.0)
+        self._set_options(margin=margin)
         super().__init__(**ports)
 
     def _vector_axis(self, dims):
@@ -161,7 +177,7 @@ def margin_ranking(x1, x2, t, margin=0.0):
 
 
 @register("margin_ranking", aliases=("MarginRankingLoss", "ranking"), convention="PyTorch",
-          pytorch="torch.nn.MarginRankingLoss", family="embedding")
+          pytorch="torch.nn.MarginRankingLoss", family="embedding", qualified={"torch.nn.MarginRankingLoss": {}})
 class MarginRankingLossLayer(LossLayer):
     """Margin ranking loss: ``max(0, -t (x1 - x2) + margin)``, then the mean.
 
@@ -173,10 +189,13 @@ class MarginRankingLossLayer(LossLayer):
     """
 
     input_names = ("Input", "Input2", "Target", "Weight")
-    options = ("margin",)
+    option_specs = (
+        OptionSpec("margin", "float", 0.0, low=0.0, typical=(0.0, 3.0),
+                   doc="how far x1 must rank above (or below) x2"),
+    )
 
     def __init__(self, margin=0.0, **ports):
-        self.margin = number_option(type(self).__name__, "margin", margin, low=0.0)
+        self._set_options(margin=margin)
         super().__init__(**ports)
 
     def check(self, data):

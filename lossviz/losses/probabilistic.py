@@ -5,8 +5,9 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
-from ..errors import ParameterError, ShapeError
-from .base import LossLayer, bool_option, check_in_range, number_option
+from ..errors import ShapeError
+from .base import LossLayer, check_in_range
+from .options import OptionSpec
 from .primitives import clamped_log, log_softmax
 from .registry import register
 
@@ -33,7 +34,8 @@ def xlogx(t):
 
 # ------------------------------------------------------------------ KL divergences
 @register("kl_div", aliases=("KLDivLoss", "kl_divergence_logits"), convention="Gluon",
-          pytorch="torch.nn.KLDivLoss", family="probabilistic")
+          pytorch="torch.nn.KLDivLoss", family="probabilistic",
+          qualified={"gluon.KLDivLoss": {"batch_axis": 0}, "torch.nn.KLDivLoss": {}})
 class KLDivLossLayer(LossLayer):
     """Kullback-Leibler divergence from log-probabilities: ``t (log t - x)`` elementwise, then the mean.
 
@@ -52,14 +54,13 @@ class KLDivLossLayer(LossLayer):
     as PyTorch's ``kl_div`` does, instead of Gluon's ``log(t + 1e-12)``).
     """
 
-    options = ("from_logits", "axis")
+    option_specs = (
+        OptionSpec("from_logits", "bool", True, doc="True: the Input is log-probabilities; False: logits"),
+        OptionSpec("axis", "int", -1, doc="the class axis of one example (with from_logits=False)"),
+    )
 
     def __init__(self, from_logits=True, axis=-1, **ports):
-        owner = type(self).__name__
-        self.from_logits = bool_option(owner, "from_logits", from_logits)
-        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-            raise ParameterError(f"{owner}: option 'axis' must be an int, got {axis!r}")
-        self.axis = int(axis)
+        self._set_options(from_logits=from_logits, axis=axis)
         super().__init__(**ports)
 
     def _log_probabilities(self, x):
@@ -85,28 +86,58 @@ class KLDivLossLayer(LossLayer):
 
 
 @register("kl", aliases=("kld", "KullbackLeiblerDivergence", "kl_divergence"), convention="theanets",
-          pytorch="torch.nn.KLDivLoss on log(p)", family="probabilistic")
+          pytorch="torch.nn.KLDivLoss on log(p)", family="probabilistic",
+          qualified={"theanets.kl": {"epsilon": 1e-8, "absolute": True},
+                     "theanets.KullbackLeiblerDivergence": {"epsilon": 1e-8, "absolute": True},
+                     "theanets.kld": {"epsilon": 1e-8, "absolute": True}},
+          ambiguous={"kl": "the divergence of theanets' documented formula; what theanets' code computes "
+                           "(clipped, |term| before the mean) is 'theanets.kl'; Gluon's and PyTorch's KLDivLoss "
+                           "take log-probabilities: 'kl_div'"})
 class KullbackLeiblerLossLayer(LossLayer):
     """Kullback-Leibler divergence between probabilities: ``t log(t / p)`` elementwise, then the mean.
 
     The mean over the output variables of ``t_i log(t_i / p_i)``: for
-    distributions over c classes, ``KL(t || p) / c``.
+    distributions over c classes, ``KL(t || p) / c`` (theanets' documented
+    formula ``(1/d) sum_i t_i log(t_i / x_i)``).
     Ports: "Input" probabilities ``p`` and "Target" probabilities ``t`` of one
     shape, in [0, 1].
-    Options: none.
+    Options: ``epsilon`` (0, or up to 0.5): clip ``p`` and ``t`` to
+    ``[epsilon, 1 - epsilon]`` first, as theanets does with 1e-8 (with 0,
+    ``log p`` is clamped at -100 as everywhere in lossviz and ``t log t = 0`` at
+    ``t = 0``); ``absolute`` (False): take the absolute value of each term
+    ``t_i log(t_i / p_i)`` before the mean, as theanets' code does
+    (``abs(kl).mean()``; a term is negative where ``p_i > t_i``, so this is not
+    the divergence of two distributions, which is >= 0 only as a sum).
     Convention: theanets' ``KullbackLeiblerDivergence`` ("kl"), on
-    probabilities. ``log p`` is clamped at -100 as everywhere in lossviz
-    (theanets clips ``p`` and ``t`` to ``[1e-8, 1 - 1e-8]`` and takes the
-    absolute value of the mean), and ``t log t = 0`` at ``t = 0``.
+    probabilities: its documented formula by default; ``get("theanets.kl")``
+    (``epsilon=1e-8, absolute=True``) is what its code computes, unweighted
+    (weighted, theanets divides ``sum(w |term|)`` by ``sum(w)``; lossviz's weights
+    multiply, see :mod:`lossviz.losses.base`).
     """
+
+    option_specs = (
+        OptionSpec("epsilon", "float", 0.0, low=0.0, high=0.5,
+                   doc="clip p and t to [epsilon, 1 - epsilon] first (theanets: 1e-8)"),
+        OptionSpec("absolute", "bool", False, doc="|t log(t / p)| before the mean (theanets' code)"),
+    )
+
+    def __init__(self, epsilon=0.0, absolute=False, **ports):
+        self._set_options(epsilon=epsilon, absolute=absolute)
+        super().__init__(**ports)
 
     def check(self, data):
         for port in ("Input", "Target"):
             check_in_range(self, port, data[port], 0.0, 1.0, "probabilities (between 0 and 1)")
 
     def elementwise(self, data):
-        t = data["Target"]
-        return xlogx(t) - t * clamped_log(data["Input"])
+        p, t = data["Input"], data["Target"]
+        if self.epsilon:
+            p = anp.clip(p, self.epsilon, 1.0 - self.epsilon)
+            t = anp.clip(t, self.epsilon, 1.0 - self.epsilon)
+            term = t * (anp.log(t) - anp.log(p))
+        else:
+            term = xlogx(t) - t * clamped_log(p)
+        return anp.abs(term) if self.absolute else term
 
 
 # ------------------------------------------------------------------ Poisson
@@ -121,7 +152,8 @@ def poisson_nll(x, t, from_logits=True, compute_full=False, epsilon=1e-8):
 
 
 @register("poisson_nll", aliases=("PoissonNLLLoss", "poisson"), convention="Gluon",
-          pytorch="torch.nn.PoissonNLLLoss", family="probabilistic")
+          pytorch="torch.nn.PoissonNLLLoss", family="probabilistic",
+          qualified={"gluon.PoissonNLLLoss": {"batch_axis": 0}, "torch.nn.PoissonNLLLoss": {}})
 class PoissonNLLLossLayer(LossLayer):
     """Poisson negative log-likelihood: ``exp(x) - t x`` (``x`` the log-rate), then the mean.
 
@@ -136,13 +168,14 @@ class PoissonNLLLossLayer(LossLayer):
     full, eps)``), averaged per example (Gluon averages over the whole batch).
     """
 
-    options = ("from_logits", "compute_full", "epsilon")
+    option_specs = (
+        OptionSpec("from_logits", "bool", True, doc="True: the Input is the log-rate; False: the rate"),
+        OptionSpec("compute_full", "bool", False, doc="add Stirling's approximation of log t!"),
+        OptionSpec("epsilon", "float", 1e-8, low=0.0, doc="added to the rate inside the log (from_logits=False)"),
+    )
 
     def __init__(self, from_logits=True, compute_full=False, epsilon=1e-8, **ports):
-        owner = type(self).__name__
-        self.from_logits = bool_option(owner, "from_logits", from_logits)
-        self.compute_full = bool_option(owner, "compute_full", compute_full)
-        self.epsilon = number_option(owner, "epsilon", epsilon, low=0.0)
+        self._set_options(from_logits=from_logits, compute_full=compute_full, epsilon=epsilon)
         super().__init__(**ports)
 
     def check(self, data):
@@ -171,7 +204,8 @@ def gaussian_nll(x, var, t, full=True, eps=1e-6):
 
 @register("gll", aliases=("gaussian_nll", "GaussianLogLikelihood", "GaussianNLLLoss", "gaussian_log_likelihood"),
           convention="theanets", pytorch="torch.nn.GaussianNLLLoss (summed over the last axis)",
-          family="probabilistic")
+          family="probabilistic",
+          qualified={"theanets.GaussianLogLikelihood": {}, "theanets.gll": {}})
 class GaussianLogLikelihoodLossLayer(LossLayer):
     """Gaussian negative log-likelihood of the target under a predicted mean and diagonal covariance.
 
@@ -192,12 +226,13 @@ class GaussianLogLikelihoodLossLayer(LossLayer):
     """
 
     input_names = ("Input", "Variance", "Target", "Weight")
-    options = ("full", "eps")
+    option_specs = (
+        OptionSpec("full", "bool", True, doc="include the constant log(2 pi) / 2 per entry"),
+        OptionSpec("eps", "float", 1e-6, low=0.0, open_low=True, log=True, doc="the smallest variance used"),
+    )
 
     def __init__(self, full=True, eps=1e-6, **ports):
-        owner = type(self).__name__
-        self.full = bool_option(owner, "full", full)
-        self.eps = number_option(owner, "eps", eps, low=0.0, open_low=True)
+        self._set_options(full=full, eps=eps)
         super().__init__(**ports)
 
     def elementwise_dims(self, input_dims):
@@ -251,7 +286,7 @@ def mmd(x, y, kernel):
 
 
 @register("mmd", aliases=("maximum_mean_discrepancy", "MaximumMeanDiscrepancy"), convention="theanets",
-          family="probabilistic")
+          family="probabilistic", qualified={"theanets.mmd": {}, "theanets.MaximumMeanDiscrepancy": {}})
 class MaximumMeanDiscrepancyLossLayer(LossLayer):
     """Maximum mean discrepancy between a predicted sample set and an observed one.
 
@@ -271,13 +306,14 @@ class MaximumMeanDiscrepancyLossLayer(LossLayer):
     Convention: theanets' ``MaximumMeanDiscrepancy`` (PyTorch has none).
     """
 
-    options = ("kernel",)
+    min_example_rank = 1
+    option_specs = (
+        OptionSpec("kernel", "float", 1.0, low=0.0, open_low=True, log=True, callable_ok=True,
+                   typical=(0.1, 10.0), doc="the Gaussian kernel's bandwidth s, or a kernel function k(a, b)"),
+    )
 
     def __init__(self, kernel=1.0, **ports):
-        owner = type(self).__name__
-        if not callable(kernel):
-            kernel = number_option(owner, "kernel", kernel, low=0.0, open_low=True)
-        self.kernel = kernel
+        self._set_options(kernel=kernel)
         super().__init__(**ports)
 
     def _sample_dims(self, dims, port):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
-from .base import LossLayer, number_option
+from .base import LossLayer
+from .options import OptionSpec
 from .primitives import absolute_error, huber, squared_error
 from .registry import register
 
@@ -36,6 +37,8 @@ def log_cosh(x, t):
     convention="Wolfram",
     pytorch="torch.nn.MSELoss",
     family="regression",
+    qualified={"wolfram.MeanSquaredLossLayer": {}, "theanets.mse": {}, "theanets.MeanSquaredError": {},
+               "torch.nn.MSELoss": {}, "keras.mean_squared_error": {}, "keras.MeanSquaredError": {}},
 )
 class MeanSquaredLossLayer(LossLayer):
     """Mean of the squared distance between input and target: ``mean(d**2)``.
@@ -60,6 +63,9 @@ class MeanSquaredLossLayer(LossLayer):
     convention="Wolfram",
     pytorch="torch.nn.L1Loss",
     family="regression",
+    qualified={"wolfram.MeanAbsoluteLossLayer": {}, "theanets.mae": {}, "theanets.MeanAbsoluteError": {},
+               "gluon.L1Loss": {"batch_axis": 0}, "torch.nn.L1Loss": {}, "keras.mean_absolute_error": {},
+               "keras.MeanAbsoluteError": {}},
 )
 class MeanAbsoluteLossLayer(LossLayer):
     """Mean of the absolute distance between input and target: ``mean(|d|)``.
@@ -81,6 +87,9 @@ class MeanAbsoluteLossLayer(LossLayer):
     convention="Gluon",
     pytorch="torch.nn.MSELoss (times 1/2)",
     family="regression",
+    qualified={"gluon.L2Loss": {"batch_axis": 0}},
+    ambiguous={"l2": "Gluon's L2Loss, half the squared error; 'mse' (Wolfram, PyTorch, Keras, theanets) is the "
+                     "whole squared error"},
 )
 class L2LossLayer(LossLayer):
     """Half the mean squared distance: ``mean(d**2 / 2)``.
@@ -98,7 +107,10 @@ class L2LossLayer(LossLayer):
 
 
 @register("huber", aliases=("HuberLoss", "smoothed_l1"), convention="Gluon",
-          pytorch="torch.nn.SmoothL1Loss(beta=rho)", family="regression")
+          pytorch="torch.nn.SmoothL1Loss(beta=rho)", family="regression",
+          qualified={"gluon.HuberLoss": {"batch_axis": 0}},
+          ambiguous={"HuberLoss": "Gluon's HuberLoss(rho) here; PyTorch's and Keras's HuberLoss(delta) are delta "
+                                  "times it (equal at their default delta = 1)"})
 class HuberLossLayer(LossLayer):
     """Huber loss: ``d**2 / (2 rho)`` where ``|d| < rho``, else ``|d| - rho / 2``; then the mean.
 
@@ -111,10 +123,13 @@ class HuberLossLayer(LossLayer):
     ``delta`` times this with ``rho = delta``.
     """
 
-    options = ("rho",)
+    option_specs = (
+        OptionSpec("rho", "float", 1.0, low=0.0, open_low=True, log=True, typical=(0.05, 5.0),
+                   doc="where the quadratic part ends: |d| < rho is quadratic, beyond it linear"),
+    )
 
     def __init__(self, rho=1.0, **ports):
-        self.rho = number_option(type(self).__name__, "rho", rho, low=0.0, open_low=True)
+        self._set_options(rho=rho)
         super().__init__(**ports)
 
     def elementwise(self, data):
@@ -122,7 +137,7 @@ class HuberLossLayer(LossLayer):
 
 
 @register("smooth_l1", aliases=("SmoothL1Loss",), convention="PyTorch", pytorch="torch.nn.SmoothL1Loss",
-          family="regression")
+          family="regression", qualified={"torch.nn.SmoothL1Loss": {}})
 class SmoothL1LossLayer(LossLayer):
     """Smooth L1 loss: ``d**2 / (2 beta)`` where ``|d| < beta``, else ``|d| - beta / 2``; then the mean.
 
@@ -132,17 +147,21 @@ class SmoothL1LossLayer(LossLayer):
     ``HuberLoss(rho=beta)`` ("huber"), under PyTorch's name and option.
     """
 
-    options = ("beta",)
+    option_specs = (
+        OptionSpec("beta", "float", 1.0, low=0.0, typical=(0.0, 5.0),
+                   doc="where the quadratic part ends (0: the L1 loss)"),
+    )
 
     def __init__(self, beta=1.0, **ports):
-        self.beta = number_option(type(self).__name__, "beta", beta, low=0.0)
+        self._set_options(beta=beta)
         super().__init__(**ports)
 
     def elementwise(self, data):
         return huber(data["Input"], data["Target"], self.beta)
 
 
-@register("log_cosh", aliases=("logcosh", "LogCosh"), convention="Keras", family="regression")
+@register("log_cosh", aliases=("logcosh", "LogCosh"), convention="Keras", family="regression",
+          qualified={"keras.log_cosh": {}, "keras.LogCosh": {}})
 class LogCoshLossLayer(LossLayer):
     """Log-cosh loss: ``mean(log(cosh(d)))``, about ``d**2 / 2`` near 0 and ``|d| - log 2`` far away.
 

@@ -6,8 +6,9 @@ import numpy as np
 
 from ..errors import DataError, ShapeError
 from ..net.ports import VARYING
-from .base import LossLayer, choice_option, class_count, class_indices
+from .base import LossLayer, class_count, class_indices
 from .primitives import log_softmax
+from .options import OptionSpec
 from .registry import register
 
 __all__ = ["CTCLossLayer", "ctc"]
@@ -50,7 +51,10 @@ def ctc(x, labels, blank):
 
 
 @register("ctc", aliases=("CTCLoss", "connectionist_temporal_classification"), convention="Gluon",
-          pytorch="torch.nn.CTCLoss", family="sequence")
+          pytorch="torch.nn.CTCLoss", family="sequence",
+          qualified={"gluon.CTCLoss": {"batch_axis": 0}, "torch.nn.CTCLoss": {"blank_label": "first"}},
+          ambiguous={"CTCLoss": "Gluon's blank is the last class; PyTorch's CTCLoss defaults to the first "
+                                "(torch.nn.CTCLoss)"})
 class CTCLossLayer(LossLayer):
     """Connectionist temporal classification: ``-log p(target | input)`` over all alignments.
 
@@ -72,10 +76,14 @@ class CTCLossLayer(LossLayer):
     reduction="none")`` on ``log_softmax`` of the Input).
     """
 
-    options = ("blank_label",)
+    min_example_rank = 2
+    option_specs = (
+        OptionSpec("blank_label", "choice", "last", choices=("last", "first"),
+                   doc="the blank class: index C - 1 (Gluon) or 0 (PyTorch)"),
+    )
 
     def __init__(self, blank_label="last", **ports):
-        self.blank_label = choice_option(type(self).__name__, "blank_label", blank_label, ("last", "first"))
+        self._set_options(blank_label=blank_label)
         super().__init__(**ports)
 
     def _sequence(self, dims):
