@@ -214,9 +214,7 @@ class TrainingPanel:
         self._thread = None
         self._state = "ready"  # ready | running | paused | stopped
         self._stale = False
-        self._want_net = False
-        self._snapshot = None
-        self._snapshot_ready = threading.Event()
+        self._last_reason = None
         self._point_cache = (None, None)
         self._closed = False
         self._last_event = None
@@ -314,10 +312,11 @@ class TrainingPanel:
         self.history.clear()
         self._stale = False
         self._last_event = None
+        self._last_reason = None
         self._point_cache = (None, None)
 
     def _on_event(self, event):
-        """Training-thread side: record the numbers, hand a net snapshot over when asked, ask for a frame."""
+        """Training-thread side: record the numbers; draw a frame here when one is due (see Redrawer)."""
         kind = event.kind
         s = self.session
         if kind == "round":
@@ -327,24 +326,13 @@ class TrainingPanel:
         elif kind == "change":
             position = s.changes[-1]["round"] if s.changes else event.round
             self.history.add_mark(position, event.reason)
-        if self._want_net and event.net is not None:
-            self._snapshot = event.net()
-            self._want_net = False
-            self._snapshot_ready.set()
         if kind != "start":
             self._last_event = event
-        self.redrawer.request()
-
-    def _current_net(self):
-        """A consistent copy of the current net: from the training thread while it runs."""
-        s = self.session
-        if s.running:
-            self._snapshot_ready.clear()
-            self._want_net = True
-            if self._snapshot_ready.wait(0.2):
-                return self._snapshot
-            self._want_net = False
-        return s.net
+        if kind == "end":
+            self._last_reason = event.reason
+            self.redrawer.request()  # the final frame, from the drawing thread
+        elif event.net is not None and not self._closed:
+            self.redrawer.maybe_draw(event.net)
 
     # ================================================================== buttons
     def train(self):
@@ -487,11 +475,15 @@ class TrainingPanel:
             self._point_cache = (spec, arrays)
         return point_losses(net, spec, arrays)
 
-    def _draw(self):
-        """One frame (drawing thread): curves, surface (points sized by their loss), landscape, status."""
+    def _draw(self, net=None):
+        """One frame: curves, surface (points sized by their loss), landscape, status.
+
+        ``net``: a function returning the current net (the training thread passes its event's), else
+        the session's net is used.
+        """
         if self._closed:
             return
-        net = self._current_net()
+        net = net() if net is not None else self.session.net
         self.curve_image.value = self.curves.render(self.history)
         if self.surface is not None:
             self.surface_image.value = self.surface.render(net, self._point_losses(net))
@@ -524,7 +516,6 @@ class TrainingPanel:
         s = self.session
         state = {"running": "training", "stepping": "one round", "pausing": "pausing", "stopping": "stopping",
                  "paused": "paused", "stopped": "stopped", "done": "finished", "ready": "ready"}[self._state]
-        results = s.results() if s.total_batches else None
         parts = [f"<b>{state}</b>", f"round {s.round}" + (f" + {s.batch} batches" if s.batch else "")]
         parts.append(f"{s.total_batches:,} batches")
         if s.elapsed > 0:
@@ -538,9 +529,8 @@ class TrainingPanel:
         valid = self.history.last("validation")
         if valid is not None:
             parts.append(f"validation {valid:.4g}")
-        reason = results["ReasonTrainingStopped"] if results is not None and not s.running else None
-        if reason and self._state in ("stopped", "done", "paused"):
-            parts.append(f"stopped: {reason}")
+        if self._last_reason and not s.running and self._state in ("stopped", "done", "paused"):
+            parts.append(f"stopped: {self._last_reason}")
         return ("<div style='font-family:monospace;font-size:13px;padding:3px 6px;background:#f3f6fa;"
                 "border-radius:3px'>" + " \u00b7 ".join(parts) + "</div>")
 

@@ -1,0 +1,171 @@
+"""The live training panel in a real JupyterLab and in Voila (headless Chromium), and its frame rate.
+
+Each test writes a small notebook into a temporary folder (the teaching-sized problem: a 2-16-16-2
+tanh net, 500 examples, a 200 x 200 surface), runs it, and drives the panel with real clicks.
+Screenshots land in test-artifacts/browser/ (gitignored): look at them.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+SETUP = """\
+import numpy as np
+from lossviz import NetChain, LinearLayer, ElementwiseLayer, SoftmaxLayer, NetTrain
+from lossviz.widgets import TrainingPanel
+
+rng = np.random.default_rng(1)
+X = rng.uniform(-1, 1, (500, 2))
+y = (np.hypot(X[:, 0], X[:, 1]) < 0.6).astype(int)      # a disc inside a square: 2 classes
+data = (X, y)
+net = NetChain([LinearLayer(16), ElementwiseLayer("Tanh"), LinearLayer(16), ElementwiseLayer("Tanh"),
+                LinearLayer(2), SoftmaxLayer()], input=2)
+headless = NetTrain(net, data, "All", batch_size=32, learning_rate=0.01, random_seed=0, time_goal=3,
+                    progress=None)["MeanExamplesPerSecond"]
+print(f"headless examples/s: {headless:.0f}")
+"""
+PANEL = """\
+panel = TrainingPanel(net, data, batch_size=32, learning_rate=0.01, random_seed=0)
+panel
+"""
+
+
+def write_notebook(folder: Path, name: str, cells) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / name
+    nbformat.write(nb, str(path))
+    return path
+
+
+def loss_readout(page) -> float | None:
+    text = page.locator(".lossviz-status .lossviz-loss").first
+    if not text.count():
+        return None
+    return float(text.inner_text())
+
+
+def frames_per_second(page, selector: str, seconds: float = 3.0) -> float:
+    """Updates of an image's ``src`` that reach the page, per second (a MutationObserver counts them)."""
+    return page.evaluate(
+        """([sel, ms]) => new Promise(resolve => {
+            const img = document.querySelector(sel);
+            let n = 0;
+            new MutationObserver(() => n++).observe(img, {attributes: true, attributeFilter: ['src']});
+            setTimeout(() => resolve(n / (ms / 1000)), ms);
+        })""",
+        [selector, int(seconds * 1000)],
+    )
+
+
+def image_difference(a: bytes, b: bytes) -> float:
+    """Mean absolute pixel difference (0-255) of two screenshots of the same element."""
+    import numpy as np
+    from PIL import Image
+
+    x = np.asarray(Image.open(io.BytesIO(a)).convert("RGB"), dtype=float)
+    y = np.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=float)
+    if x.shape != y.shape:
+        return 255.0
+    return float(np.abs(x - y).mean())
+
+
+def status_text(page) -> str:
+    return page.locator(".lossviz-status").first.inner_text()
+
+
+def drive_panel(page, shoot, prefix: str) -> dict:
+    """Train, watch the loss fall and the surface change, change the loss mid-run, measure fps, Stop."""
+    from playwright.sync_api import expect
+
+    panel = page.locator(".lossviz-panel").first
+    panel.wait_for(timeout=30_000)
+    surface = page.locator(".lossviz-surface").first
+    expect(page.locator(".lossviz-status").first).to_contain_text("ready")
+    before = surface.screenshot()
+    shoot(f"{prefix}-1-ready")
+
+    panel.get_by_role("button", name="Train").click()
+    panel.get_by_role("button", name="Train").click()  # a double click starts one run only
+    expect(page.locator(".lossviz-status").first).to_contain_text("training", timeout=10_000)
+    page.wait_for_timeout(700)
+    first_loss = loss_readout(page)
+    early = surface.screenshot()
+    fps = frames_per_second(page, ".lossviz-surface img, img.lossviz-surface", 3.0)
+    curve_fps = frames_per_second(page, ".lossviz-curves img, img.lossviz-curves", 2.0)
+    later_loss = loss_readout(page)
+    later = surface.screenshot()
+    shoot(f"{prefix}-2-training")
+
+    # change the loss mid-run: the first loss menu of the panel
+    menu = panel.locator("select").first
+    labels = menu.locator("option").all_inner_texts()
+    hinge = next(label for label in labels if label.startswith("multiclass_hinge"))
+    menu.select_option(label=hinge)
+    page.wait_for_timeout(1500)
+    shoot(f"{prefix}-3-changed-loss")
+    errors = page.locator(".lossviz-error").count()
+
+    panel.get_by_role("button", name="Stop").click()
+    expect(page.locator(".lossviz-status").first).to_contain_text("stopped: UserStop", timeout=10_000)
+    page.wait_for_timeout(400)
+    shoot(f"{prefix}-4-stopped")
+    status = status_text(page)
+    speed = re.search(r"([\d,]+) examples/s", status)
+    return {
+        "first_loss": first_loss, "later_loss": later_loss, "fps": fps, "curve_fps": curve_fps,
+        "surface_change_early": image_difference(before, early), "surface_change_later": image_difference(early, later),
+        "errors": errors, "status": status,
+        "panel_examples_per_second": float(speed.group(1).replace(",", "")) if speed else None,
+    }
+
+
+def test_panel_trains_live_in_jupyterlab(lab_factory, page, tmp_path):
+    write_notebook(tmp_path, "panel.ipynb", [SETUP, PANEL])
+    lab = lab_factory(tmp_path)
+    lab.open_notebook(page, "panel.ipynb")
+    ok = lab.run_all_cells(page)
+    shot = lab.screenshot(page, "lab-panel-0-opened")
+    assert ok and not lab.error_outputs(page), f"the panel notebook failed (see {shot})"
+    headless = float(re.search(r"headless examples/s: (\d+)", page.locator(".jp-OutputArea-output").first
+                               .inner_text()).group(1))
+
+    seen = drive_panel(page, lambda name: lab.screenshot(page, f"lab-panel-{name}"), "lab")
+    seen["headless_examples_per_second"] = headless
+    seen["speed_ratio"] = seen["panel_examples_per_second"] / headless
+    (Path(lab.log_path).parent / "panel-measurements.json").write_text(json.dumps(seen, indent=2))
+    print(json.dumps(seen, indent=2))
+
+    assert seen["first_loss"] is not None and seen["later_loss"] < seen["first_loss"], seen
+    assert seen["surface_change_early"] > 1.0 and seen["surface_change_later"] > 0.2, seen
+    assert seen["errors"] == 0, seen
+    assert seen["fps"] >= 20, f"only {seen['fps']:.1f} surface frames/s reached the page: {seen}"
+    assert seen["speed_ratio"] >= 0.5, f"training with the panel open ran at {seen['speed_ratio']:.0%} of headless"
+
+
+def test_playground_app_in_voila(voila_factory, page):
+    from playwright.sync_api import expect
+
+    app = voila_factory(NOTEBOOKS_DIR / "05_playground.ipynb")
+    app.open(page)
+    page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
+    shot = app.screenshot(page, "voila-playground-0-opened")
+    assert not app.error_texts(page), f"Voila shows an error (see {shot})"
+    seen = drive_panel(page, lambda name: app.screenshot(page, f"voila-playground-{name}"), "voila")
+    print(json.dumps(seen, indent=2))
+    assert seen["later_loss"] < seen["first_loss"], seen
+    assert seen["surface_change_early"] > 1.0, seen
+    assert seen["errors"] == 0, seen
+    expect(page.locator(".lossviz-status").first).to_contain_text("UserStop")
