@@ -18,6 +18,7 @@ __all__ = [
     "describe_shape",
     "describe_value",
     "check_random_seed",
+    "close_match",
 ]
 
 
@@ -77,6 +78,25 @@ def describe_value(value, limit: int = 60) -> str:
         pass
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def close_match(name, options):
+    """The option ``name`` was probably meant to be, or None.
+
+    Same letters in another case first ("input" -> "Input"), then the nearest
+    spelling by :func:`difflib.get_close_matches` (cutoff 0.6: "Inptu" -> "Input").
+    Only strings are compared.
+    """
+    import difflib
+
+    if not isinstance(name, str):
+        return None
+    options = [o for o in options if isinstance(o, str)]
+    folded = [o for o in options if o.lower() == name.strip().lower()]
+    if folded:
+        return folded[0]
+    near = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return near[0] if near else None
 
 
 def check_random_seed(value, where: str):

@@ -8,7 +8,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from ..errors import DataError, NetTypeError, ParameterError
+from ..errors import DataError, NetTypeError, ParameterError, close_match
 
 __all__ = ["NetEncoder", "NetDecoder"]
 
@@ -248,14 +248,8 @@ def _is_label_like(x) -> bool:
 
 def _suggestion(key, labels) -> str:
     """ " (did you mean 'Less'?)" when ``key`` is a near spelling of a string label, else ""."""
-    import difflib
-
-    if not isinstance(key, str):
-        return ""
-    names = [lab for lab in labels if isinstance(lab, str)]
-    near = [lab for lab in names if lab.lower() == key.strip().lower()] or \
-        difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    near = close_match(key, labels)
+    return f" (did you mean {near!r}?)" if near is not None else ""
 
 
 def _check_decidable(probs, port):

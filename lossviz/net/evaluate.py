@@ -7,11 +7,9 @@ NetDecoder come back as labels.
 """
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 
-from ..errors import DataError, NetTypeError, PortError, ShapeError, describe_shape
+from ..errors import DataError, NetTypeError, PortError, ShapeError, close_match, describe_shape
 from .ports import VARYING, PortType
 
 __all__ = ["evaluate", "to_batch"]
@@ -131,18 +129,6 @@ def unknown_port_message(name, inputs, outputs=()):
     text = f"unknown port {name!r}; the net's inputs are {listed}"
     guess = close_match(name, inputs)
     return text + (f" (did you mean {guess!r}?)" if guess is not None else "")
-
-
-def close_match(name, options):
-    """The option ``name`` was probably meant to be (same letters in another case, or a near spelling), or None."""
-    if not isinstance(name, str):
-        return None
-    options = [o for o in options if isinstance(o, str)]
-    folded = [o for o in options if o.lower() == name.lower()]
-    if folded:
-        return folded[0]
-    near = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return near[0] if near else None
 
 
 def _stack(examples):
