@@ -58,7 +58,7 @@ def _batches_per_round(results, batches, rounds):
     b = _get(results, "BatchesPerRound")
     if b:
         return int(b)
-    if rounds:
+    if len(rounds):
         return max(1, math.ceil(len(batches) / len(rounds)))
     return max(1, len(batches))
 

@@ -179,13 +179,12 @@ def _evaluate(label, function, x):
         except DataError as first:
             inside = np.where((x >= 0) & (x <= 1), x, np.nan)
             if not np.any(np.isfinite(inside)):
-                raise ParameterError(f"loss_shape: {label} cannot be evaluated on predictions from {x[0]:g} "
-                                     f"to {x[-1]:g}: {first}") from None
+                raise first
             try:
                 return (np.asarray(function(inside), dtype=float),
                         np.asarray(elementwise_grad(function)(inside), dtype=float))
             except DataError:
-                raise ParameterError(f"loss_shape: {label} cannot be evaluated here: {first}") from None
+                raise first from None
 
 
 def shape_curves(losses, target=1.0, *, against="prediction", xlim=None, resolution=401, **options):
@@ -218,10 +217,10 @@ def shape_curves(losses, target=1.0, *, against="prediction", xlim=None, resolut
         try:
             loss, gradient = _evaluate(label, _loss_function(label, layer, target, against), x)
         except LossvizError as e:
-            if isinstance(e, ParameterError):
+            if isinstance(e, ParameterError) and str(e).startswith("loss_shape"):
                 raise
-            raise ParameterError(f"loss_shape: cannot draw {label} against the {against} "
-                                 f"(target {target:g}): {e}") from None
+            where = "margin" if against == "margin" else f"prediction for the target {target:g}"
+            raise ParameterError(f"loss_shape: cannot draw {label} against the {where}: {e}") from None
         curves.append({"label": label, "layer": layer, "loss": loss, "gradient": gradient})
     return x, curves
 
