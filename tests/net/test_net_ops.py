@@ -26,6 +26,7 @@ def snapshot(params):
 
 
 def same(a, b):
+    """Nested parameter dicts with equal arrays (exact: for copies and untouched parameters)."""
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return np.array_equal(a, b)
@@ -148,6 +149,7 @@ def chain():
 
 
 def test_initialize_with_the_same_seed_is_bit_identical():
+    # exact on any machine: numpy's Generator draws scaled by a correctly rounded sqrt, no sums
     a, b = NetInitialize(chain(), random_seed=42), NetInitialize(chain(), random_seed=42)
     for layer in ("1", "3"):
         for p in ("Weights", "Biases"):
@@ -185,7 +187,7 @@ def test_initialize_a_single_layer():
 def test_parameter_free_net_is_initialized():
     net = NetChain(["Tanh", SummationLayer()], input=3)
     assert net.initialized
-    assert net([0.0, 0.0, 0.0]) == 0.0
+    assert net([0.0, 0.0, 0.0]) == 0.0  # tanh(0) = 0 exactly, and a sum of zeros is 0
 
 
 # ---------------------------------------------------------------- immutability
