@@ -300,6 +300,9 @@ class LandscapePlot(Plot):
             self.artists["colorbar"].set_label(self._loss_name())
         else:
             self.artists["colorbar"].update_normal(self.artists["contours"])
+        colorbar = self.artists["colorbar"]
+        colorbar.set_ticks(levels[::3], labels=[f"{v:.3g}" for v in levels[::3]])
+        colorbar.minorticks_off()
 
     def _loss_name(self):
         from .losscurves import loss_name
@@ -330,7 +333,7 @@ class LandscapePlot(Plot):
             ax.set_title(f"Loss along one line through the parameters\n({which})", fontsize="medium")
             ax.grid(True, color="0.92")
             self._set_limits_1d()
-            ax.legend(loc="upper center", fontsize="small", frameon=False)
+            ax.legend(loc="best", fontsize="small", frameon=False)
         self.redraw()
 
     def _set_path(self):

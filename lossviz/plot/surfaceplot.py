@@ -79,7 +79,7 @@ def _limits(given, columns, name):
 class SurfacePlot(Plot):
     """A net's decision surface with the data on top.
 
-    ``artists``: ``{"image": AxesImage, "boundary": ContourSet or None,
+    ``artists``: ``{"image": AxesImage, "boundary": list of ContourSets or None,
     "train": PathCollection or None, "test": PathCollection or None,
     "colorbar": Colorbar or None, "legend": Legend or None,
     "size_legend": Legend or None}``; ``surface``: the last
@@ -193,18 +193,24 @@ class SurfacePlot(Plot):
         self.redraw()
 
     def _draw_boundary(self, probabilities):
-        if self.artists.get("boundary") is not None:
-            self.artists["boundary"].remove()
-            self.artists["boundary"] = None
+        """Contour lines where the most likely class changes: for each class c present, the zero
+        level of ``p_c - max_{j != c} p_j`` (a boundary between c and d is drawn by both, in one place)."""
+        for contours in self.artists.get("boundary") or []:
+            contours.remove()
+        self.artists["boundary"] = None
         if not self.boundary:
             return
         labels = probabilities.argmax(axis=-1)
-        k = probabilities.shape[-1]
-        if labels.min() == labels.max():
+        present = np.unique(labels)
+        if len(present) < 2:
             return  # one class everywhere: no boundary to draw
         s = self.surface
-        self.artists["boundary"] = self.ax.contour(s.xs, s.ys, labels, levels=np.arange(k - 1) + 0.5,
-                                                   colors="0.2", linewidths=0.9, alpha=0.7)
+        drawn = []
+        for c in present[:-1] if len(present) == 2 else present:  # two classes: one line is enough
+            others = np.delete(probabilities, c, axis=-1).max(axis=-1)
+            drawn.append(self.ax.contour(s.xs, s.ys, probabilities[..., c] - others, levels=[0.0],
+                                         colors="0.25", linewidths=1.0))
+        self.artists["boundary"] = drawn
 
     def _legend(self):
         from matplotlib.lines import Line2D
