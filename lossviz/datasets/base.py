@@ -85,9 +85,9 @@ class DataSet:
     def with_class_weights(self) -> "DataSet":
         """The same data set with a "Weight" port of balanced class weights in train and test.
 
-        ``w_i = n / (k * n_{y_i})`` (``n`` examples of the part, ``k`` classes,
-        ``n_c`` examples of class ``c``): every class then carries the same
-        total weight ``n / k``, and the weights average to 1. NetTrain feeds
+        ``w_i = n / (k * n_{y_i})`` (``n`` examples in the part, ``k`` classes
+        present in it, ``n_c`` examples of class ``c``): every class then
+        carries the same total weight ``n / k``, and the weights average to 1. NetTrain feeds
         "Weight" to losses that take it (cross-entropy, focal, ...), so a rare
         class counts as much as a common one.
         """
@@ -109,11 +109,10 @@ class DataSet:
     # ------------------------------------------------------------------ display
     def _summary(self):
         n_train, n_test = len(self.y), len(self.y_test)
-        dims = self.X.shape[1:] if self.kind != "pairs" else self.X.shape[2:]
-        inputs = "x".join(map(str, dims))
-        text = [f"{n_train} train + {n_test} test examples", f"inputs of dimension {inputs}"]
-        if self.kind == "pairs":
-            text[1] = f"pairs of points of dimension {inputs}"
+        first = self.train["Input1" if self.kind == "pairs" else "Input"]
+        dims = "x".join(map(str, first.shape[1:]))
+        what = "pairs of points" if self.kind == "pairs" else "inputs"
+        text = [f"{n_train} train + {n_test} test examples", f"{what} of dimension {dims}"]
         if self.classes is not None:
             counts = np.bincount(self.y.astype(np.int64), minlength=len(self.classes))
             text.append("classes " + ", ".join(f"{c!r} ({k})" for c, k in zip(self.classes, counts)))
