@@ -8,12 +8,12 @@ noise slider means, as a fraction: 0 to 0.5 for its 0 to 50 %. As on the
 Playground, ``n`` counts training and test examples together, the default
 split is 50 % test, and the two classes are
 
-=====  ==========  ==================
+=====  ===========  ================
 index  ``classes``  Playground label
-=====  ==========  ==================
-0      "orange"    -1
-1      "blue"      +1
-=====  ==========  ==================
+=====  ===========  ================
+0      "orange"     -1
+1      "blue"       +1
+=====  ===========  ================
 
 so a 2-class SoftmaxLayer net trains on ``ds.train`` directly.
 """

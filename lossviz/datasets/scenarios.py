@@ -1,14 +1,14 @@
 """Data sets that make one loss's behaviour visible.
 
-==========================  =====================================================
+==========================  ============================================================
 data set                    shows
-==========================  =====================================================
+==========================  ============================================================
 ``line_with_outliers``      MSE pulled by outliers; MAE and Huber robust to them
 ``imbalanced``              class weights (``ds.with_class_weights()``), focal loss
 ``label_noise``             MAE and label smoothing against flipped labels
 ``heteroscedastic``         theanets' Gaussian log-likelihood with a predicted variance
 ``pairs``                   ContrastiveLossLayer on a NetPairEmbeddingOperator
-==========================  =====================================================
+==========================  ============================================================
 
 Corruptions (outliers, flipped labels) are made in the training part only:
 the test part stays clean, so it measures how well a fit recovers the truth.
