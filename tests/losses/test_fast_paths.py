@@ -87,7 +87,7 @@ def test_integer_and_float32_probabilities_give_the_dense_values_and_dtype(rng):
         ours = index_cross_entropy(p, y)
         dense = probability_cross_entropy(p, np.eye(3)[y])
         assert ours.dtype == dense.dtype == np.float64
-        np.testing.assert_array_equal(ours, dense)
+        np.testing.assert_array_equal(ours, dense)  # the dense sum adds exact zeros to the one term: exact
 
 
 # ------------------------------------------------------------------ value checks
@@ -160,6 +160,7 @@ def test_expanded_squared_distances_are_the_differences(rng, offset):
 # ------------------------------------------------------------------ squared error
 def test_squared_error_values_and_dtypes(rng):
     x, t = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    # elementwise - and *, each correctly rounded by IEEE 754 on every CPU: exact
     np.testing.assert_array_equal(squared_error(x, t), (x - t) ** 2)
     np.testing.assert_array_equal(squared_error(x, t, 0.5), 0.5 * (x - t) * (x - t))
     assert squared_error(x.astype(np.float32), t.astype(np.float32)).dtype == np.float32
@@ -175,6 +176,7 @@ def test_pick_is_the_masked_sum_and_its_gradient(rng):
     y = rng.integers(0, 5, size=(3, 2))
     onehot = np.eye(5, dtype=bool)[y]
     masked = lambda v: anp.sum(anp.where(onehot, v, 0.0), axis=-1)  # noqa: E731
+    # the masked sum adds exact zeros to the one picked value, and its gradient is g or 0: exact
     np.testing.assert_array_equal(pick(x, y), masked(x))
     g = rng.normal(size=y.shape)
     np.testing.assert_array_equal(grad(lambda v: anp.sum(g * pick(v, y)))(x), grad(lambda v: anp.sum(g * masked(v)))(x))

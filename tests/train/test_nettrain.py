@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from tolerance import assert_equal_up_to_rounding
 
 from lossviz import (
     LinearLayer,
@@ -39,6 +40,7 @@ def test_the_three_data_forms_train_the_same_net():
     a = NetTrain(_net(), {"Input": x, "Output": y}, max_training_rounds=3, **QUIET)
     b = NetTrain(_net(), (x, y), max_training_rounds=3, **QUIET)
     c = NetTrain(_net(), list(zip(x, y)), max_training_rounds=3, **QUIET)
+    # the forms are read into the same arrays, then trained by the same computations: exact
     assert a == b == c
 
 
@@ -51,6 +53,8 @@ def test_the_given_net_is_never_changed():
 
 
 def test_the_same_seed_gives_the_same_net_bit_for_bit():
+    # NetTrain's promise holds on one machine with the same BLAS thread count, as here (another CPU
+    # or thread count may change the last bits): the same computations twice in one process
     x, y = _regression()
     nets = [NetTrain(_net(), (x, y), max_training_rounds=4, batch_size=10, **QUIET) for _ in range(2)]
     assert nets[0] == nets[1]
@@ -134,7 +138,7 @@ def test_validation_keeps_the_best_net_and_early_stopping():
     trained, final = r["TrainedNet"], r["FinalNet"]
     val_loss = lambda net: np.mean((net(x[20:]) - y[20:]) ** 2)  # noqa: E731
     # validation losses are measured in the Real32 default: float32 rounding
-    assert val_loss(trained) == pytest.approx(min(r["ValidationLossList"]), rel=1e-6)
+    assert_equal_up_to_rounding(val_loss(trained), min(r["ValidationLossList"]), precision="Real32")
     assert val_loss(trained) <= val_loss(final)
 
 
@@ -277,7 +281,8 @@ def test_mse_loss_net_equals_the_mse_layer():
                  working_precision="Real64", **QUIET)
     b = NetTrain(_net(), (x, y), max_training_rounds=3, loss_function=ThreadingLayer(
         lambda p, t: (p - t) ** 2, inputs=["Input", "Target"]), **QUIET)
-    np.testing.assert_allclose(a["1", "Weights"], b["1", "Weights"], rtol=1e-12)
+    # two computations of the same gradients, rounded differently, through 3 rounds of ADAM updates
+    assert_equal_up_to_rounding(a["1", "Weights"], b["1", "Weights"], ulps=4096)
 
 
 def test_progress_bar_redraws_at_most_every_interval_and_counts_every_round():
