@@ -182,6 +182,8 @@ def _read(net, data, loss_function):
         raise NetTypeError(f"loss_landscape: net must be a lossviz net, got {type(net).__name__}")
     if not net.initialized:
         raise NetTypeError("loss_landscape: the net is not initialized; use NetInitialize(net) or NetTrain")
+    if hasattr(data, "train") and not isinstance(data, (dict, tuple, list)):
+        data = data.train  # a lossviz.datasets.DataSet: the training part
     in_port = next(iter(net.inputs)) if len(net.inputs) == 1 else None
     out_port = next(iter(net.outputs)) if len(net.outputs) == 1 else None
     raw = as_port_dict(data, in_port, out_port)
@@ -382,7 +384,7 @@ def loss_landscape(net, data, loss_function=Automatic, directions=None, span=1.0
     Parameters
     ----------
     net : an initialized net (usually the trained one).
-    data : training data in any form NetTrain takes.
+    data : training data in any form NetTrain takes (or a DataSet: its train part).
     loss_function : any LossFunction form (default Automatic).
     directions : None, "random", "pca" or a list of ``dims`` parameter trees
         (see the module docstring).

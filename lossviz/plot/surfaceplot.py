@@ -281,6 +281,8 @@ def plot_decision_surface(net, ax=None, *, data=None, test_data=None, output=Non
     ax : the Axes to draw on (default: a new pyplot-free figure).
     data, test_data : what NetTrain takes (``(X, y)``, ``{port: array}``,
         or a list of pairs); class labels are encoded by the net's decoder.
+        A :class:`lossviz.datasets.DataSet` as ``data`` gives both parts and
+        the class names.
     output : the output port to draw (needed when the net has several).
     show_loss : size each point by its loss under ``loss_function``
         (Automatic: what NetTrain would attach).
@@ -295,10 +297,29 @@ def plot_decision_surface(net, ax=None, *, data=None, test_data=None, output=Non
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 2000:
         raise ParameterError(f"plot_decision_surface: resolution must be an integer from 2 to 2000, "
                              f"got {resolution!r}")
+    if _is_dataset(data):  # a lossviz.datasets.DataSet: its train and test parts and class names
+        if test_data is None:
+            test_data = data.test
+        if classes is None and getattr(data, "classes", None) is not None and output_kind_guess(net, output) != "regression":
+            classes = data.classes
+        data = data.train
     figure, ax = new_axes(ax, figsize=(6.2, 4.4))
     return SurfacePlot(net, ax, figure, data=data, test_data=test_data, output=output, show_loss=show_loss,
                        loss_function=loss_function, xlim=xlim, ylim=ylim, resolution=resolution,
                        boundary=boundary, classes=classes, colors=colors)
+
+
+def _is_dataset(data):
+    return hasattr(data, "train") and hasattr(data, "test") and not isinstance(data, (dict, tuple, list))
+
+
+def output_kind_guess(net, output):
+    """:func:`output_kind` of the port ``output`` would draw, or "regression" when it cannot tell yet."""
+    try:
+        port = output if output is not None else next(iter(net.outputs))
+        return output_kind(net, port)
+    except (AttributeError, StopIteration, KeyError, ValueError):
+        return "regression"
 
 
 def update_decision_surface(image, net):
