@@ -329,8 +329,7 @@ class TrainingPanel:
         if kind != "start":
             self._last_event = event
         if kind == "end":
-            self._last_reason = event.reason
-            self.redrawer.request()  # the final frame, from the drawing thread
+            self._last_reason = event.reason  # the worker draws the final frame once run() returns
         elif event.net is not None and not self._closed:
             self.redrawer.maybe_draw(event.net)
 
@@ -358,7 +357,7 @@ class TrainingPanel:
             self._join()
             self._state = "paused"
             self.controls.pause.description, self.controls.pause.icon = "Resume", "play"
-            self._request_frame()
+            self._frame_now()
         return True
 
     def stop(self):
@@ -369,7 +368,7 @@ class TrainingPanel:
             self._join()
         self._state = "stopped"
         self.controls.pause.description, self.controls.pause.icon = "Pause", "pause"
-        self._request_frame()
+        self._frame_now()
 
     def step(self):
         """Train one round (the rest of the current round) in the background."""
@@ -384,7 +383,7 @@ class TrainingPanel:
         self.stop()
         self._rebuild()
         self._state = "ready"
-        self._request_frame()
+        self._frame_now()
 
     def _rebuild(self):
         try:
@@ -412,7 +411,11 @@ class TrainingPanel:
         finally:
             if self._state in ("running", "stepping"):
                 self._state = "done"
-            self.redrawer.request()
+            if not self._closed:
+                try:
+                    self.redrawer.flush()  # the final frame, before the thread ends
+                except Exception as e:  # noqa: BLE001
+                    self._show_error(e)
 
     def _join(self, timeout=10.0):
         thread = self._thread
@@ -463,6 +466,14 @@ class TrainingPanel:
     def _request_frame(self):
         if not self._closed:
             self.redrawer.request()
+
+    def _frame_now(self):
+        """Draw a frame in the caller's thread (after a button: the page shows the new state at once)."""
+        if not self._closed:
+            try:
+                self.redrawer.flush()
+            except Exception as e:  # noqa: BLE001 - shown, the panel stays usable
+                self._show_error(e)
 
     def _point_losses(self, net):
         from ..train.data import read_data

@@ -75,7 +75,7 @@ class OptionControls:
         values = dict(values or {})
         style = {"description_width": "110px"}
         layout = widgets.Layout(width="330px")
-        self.specs, self.controls = {}, {}
+        self.specs, self.controls, self._text = {}, {}, set()
         for spec in specs:
             value = values.get(spec.name, spec.default)
             if spec.kind == "bool":
@@ -98,6 +98,7 @@ class OptionControls:
                                                  if isinstance(value, (list, tuple)) else f"{value:g}")
                 w = widgets.Text(value=text, description=spec.name, placeholder="default" if value is None else "",
                                  continuous_update=False, style=style, layout=layout)
+                self._text.add(spec.name)
             else:
                 continue
             w.tooltip = spec.doc or spec.name
@@ -106,7 +107,7 @@ class OptionControls:
 
     def _read(self, name):
         spec, w = self.specs[name], self.controls[name]
-        if not isinstance(w.value, str):
+        if name not in self._text:
             return w.value
         text = w.value.strip()
         if not text:
@@ -117,17 +118,17 @@ class OptionControls:
             numbers = [float(t) for t in text.replace(";", ",").split(",") if t.strip()]
         except ValueError:
             raise ParameterError(f"option {name!r}: expected numbers separated by commas, got {text!r}") from None
-        if spec.kind == "int":
-            return int(numbers[0]) if len(numbers) == 1 else numbers
-        return numbers[0] if spec.kind == "float" and len(numbers) == 1 else numbers
+        if len(numbers) == 1 and (spec.kind in ("float", "int") or getattr(spec, "number_ok", False)):
+            return int(numbers[0]) if spec.kind == "int" else numbers[0]
+        return numbers
 
     def values(self) -> dict:
         """``{option: value}`` for every option whose control differs from the default."""
         out = {}
         for name, spec in self.specs.items():
             value = self._read(name)
-            same = value == spec.default if not isinstance(value, list) else (
-                isinstance(spec.default, (list, tuple)) and list(spec.default) == value)
+            default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+            same = value == default
             if not same:
                 out[name] = value
         return out
