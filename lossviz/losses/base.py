@@ -74,7 +74,11 @@ __all__ = [
     "bool_option",
     "class_weights_option",
     "infer_spec",
+    "BATCH_FIRST",
 ]
+
+#: the options of the library-qualified names that read data as Gluon and theanets do: axis 0 is the batch
+BATCH_FIRST = {"batch_axis": 0}
 
 #: Gluon's reading of data: which axis of every array is the batch (None: lossviz's, see evaluate)
 _BATCH_AXIS = OptionSpec("batch_axis", "int", None, low=0, optional=True,

@@ -14,6 +14,7 @@ from autograd.tracer import getval
 
 from ..errors import ParameterError, ShapeError
 from .base import (
+    BATCH_FIRST,
     LossLayer,
     check_distributions,
     check_in_range,
@@ -189,8 +190,8 @@ class _ClassLoss(LossLayer):
     convention="Wolfram",
     pytorch="torch.nn.NLLLoss on log(p) (Index), CrossEntropyLoss on log(p) (Probabilities), BCELoss (Binary)",
     family="classification",
-    qualified={"wolfram.CrossEntropyLossLayer": {}, "theanets.xe": {"form": "Index"},
-               "theanets.CrossEntropy": {"form": "Index"}, "torch.nn.BCELoss": {"form": "Binary"}},
+    qualified={"wolfram.CrossEntropyLossLayer": {}, "theanets.xe": {"form": "Index", **BATCH_FIRST},
+               "theanets.CrossEntropy": {"form": "Index", **BATCH_FIRST}, "torch.nn.BCELoss": {"form": "Binary"}},
     ambiguous={"cross_entropy": "Wolfram's, on probabilities; Gluon's and PyTorch's cross-entropies take logits: "
                                 "'softmax_ce' (gluon.SoftmaxCrossEntropyLoss, torch.nn.CrossEntropyLoss)"},
 )
@@ -303,7 +304,7 @@ _NO_NAN = object()
     convention="Gluon",
     pytorch="torch.nn.CrossEntropyLoss",
     family="classification",
-    qualified={"gluon.SoftmaxCrossEntropyLoss": {"batch_axis": 0}, "gluon.SoftmaxCELoss": {"batch_axis": 0},
+    qualified={"gluon.SoftmaxCrossEntropyLoss": BATCH_FIRST, "gluon.SoftmaxCELoss": BATCH_FIRST,
                "torch.nn.CrossEntropyLoss": {"axis": 0}},
 )
 class SoftmaxCrossEntropyLossLayer(_ClassLoss):
@@ -376,7 +377,7 @@ class SoftmaxCrossEntropyLossLayer(_ClassLoss):
     convention="Gluon",
     pytorch="torch.nn.BCEWithLogitsLoss (torch.nn.BCELoss with from_sigmoid=True)",
     family="classification",
-    qualified={"gluon.SigmoidBinaryCrossEntropyLoss": {"batch_axis": 0}, "gluon.SigmoidBCELoss": {"batch_axis": 0},
+    qualified={"gluon.SigmoidBinaryCrossEntropyLoss": BATCH_FIRST, "gluon.SigmoidBCELoss": BATCH_FIRST,
                "torch.nn.BCEWithLogitsLoss": {}},
 )
 class SigmoidBinaryCrossEntropyLossLayer(LossLayer):
@@ -440,7 +441,7 @@ _SIGNS = "labels -1 or 1"
 
 
 @register("hinge", aliases=("HingeLoss",), convention="Gluon", family="classification",
-          qualified={"gluon.HingeLoss": {"batch_axis": 0}, "keras.hinge": {}, "keras.Hinge": {}},
+          qualified={"gluon.HingeLoss": BATCH_FIRST, "keras.hinge": {}, "keras.Hinge": {}},
           ambiguous={"hinge": "Gluon's (and Keras's) binary hinge here; theanets' 'hinge' is the multiclass hinge "
                               "'theanets.hinge' (multiclass_hinge)"})
 class HingeLossLayer(LossLayer):
@@ -469,7 +470,7 @@ class HingeLossLayer(LossLayer):
 
 
 @register("squared_hinge", aliases=("SquaredHingeLoss",), convention="Gluon", family="classification",
-          qualified={"gluon.SquaredHingeLoss": {"batch_axis": 0}, "keras.squared_hinge": {}, "keras.SquaredHinge": {}})
+          qualified={"gluon.SquaredHingeLoss": BATCH_FIRST, "keras.squared_hinge": {}, "keras.SquaredHinge": {}})
 class SquaredHingeLossLayer(HingeLossLayer):
     """Squared hinge loss: ``max(0, margin - x t)**2``, then the mean.
 
@@ -485,7 +486,7 @@ class SquaredHingeLossLayer(HingeLossLayer):
 
 @register("logistic", aliases=("LogisticLoss", "soft_margin", "SoftMarginLoss"), convention="Gluon",
           pytorch="torch.nn.SoftMarginLoss (signed labels)", family="classification",
-          qualified={"gluon.LogisticLoss": {"batch_axis": 0}, "torch.nn.SoftMarginLoss": {}})
+          qualified={"gluon.LogisticLoss": BATCH_FIRST, "torch.nn.SoftMarginLoss": {}})
 class LogisticLossLayer(LossLayer):
     """Logistic loss: ``log(1 + exp(-x t))`` for labels -1/1, then the mean.
 
@@ -529,7 +530,7 @@ def multiclass_hinge(x, y, margin=0.0):
 @register("multiclass_hinge", aliases=("MulticlassHinge",),
           presets={"crammer_singer": {"margin": 1.0}, "categorical_hinge": {"margin": 1.0}},
           convention="theanets", family="classification",
-          qualified={"theanets.hinge": {}, "theanets.Hinge": {}})
+          qualified={"theanets.hinge": BATCH_FIRST, "theanets.Hinge": BATCH_FIRST})
 class MulticlassHingeLossLayer(_ClassLoss):
     """Multiclass hinge: ``max(0, max_{k != y} x_k - x_y + margin)``, then the mean.
 

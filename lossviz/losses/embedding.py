@@ -5,7 +5,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from ..errors import ShapeError
-from .base import LossLayer, check_in_range, check_in_set
+from .base import BATCH_FIRST, LossLayer, check_in_range, check_in_set
 from .options import OptionSpec
 from .registry import register
 
@@ -76,7 +76,7 @@ def triplet(anchor, positive, negative, margin=1.0):
 
 @register("triplet", aliases=("TripletLoss",), convention="Gluon",
           pytorch="torch.nn.TripletMarginWithDistanceLoss (squared Euclidean distance)", family="embedding",
-          qualified={"gluon.TripletLoss": {"batch_axis": 0}},
+          qualified={"gluon.TripletLoss": BATCH_FIRST},
           ambiguous={"TripletLoss": "Gluon's, with squared distances; PyTorch's TripletMarginLoss uses the "
                                     "unsquared distance"})
 class TripletLossLayer(LossLayer):
@@ -124,7 +124,7 @@ def cosine_embedding(a, b, t, margin=0.0):
 
 @register("cosine_embedding", aliases=("CosineEmbeddingLoss", "cosine"), convention="Gluon",
           pytorch="torch.nn.CosineEmbeddingLoss", family="embedding",
-          qualified={"gluon.CosineEmbeddingLoss": {"batch_axis": 0}, "torch.nn.CosineEmbeddingLoss": {}})
+          qualified={"gluon.CosineEmbeddingLoss": BATCH_FIRST, "torch.nn.CosineEmbeddingLoss": {}})
 class CosineEmbeddingLossLayer(LossLayer):
     """Cosine embedding loss: ``1 - cos(a, b)`` for similar pairs, ``max(0, cos(a, b) - margin)`` for others.
 

@@ -6,7 +6,7 @@ import numpy as np
 from autograd.tracer import getval
 
 from ..errors import ShapeError
-from .base import LossLayer, check_in_range
+from .base import BATCH_FIRST, LossLayer, check_in_range
 from .options import OptionSpec
 from .primitives import clamped_log, log_softmax
 from .registry import register
@@ -35,7 +35,7 @@ def xlogx(t):
 # ------------------------------------------------------------------ KL divergences
 @register("kl_div", aliases=("KLDivLoss", "kl_divergence_logits"), convention="Gluon",
           pytorch="torch.nn.KLDivLoss", family="probabilistic",
-          qualified={"gluon.KLDivLoss": {"batch_axis": 0}, "torch.nn.KLDivLoss": {}})
+          qualified={"gluon.KLDivLoss": BATCH_FIRST, "torch.nn.KLDivLoss": {}})
 class KLDivLossLayer(LossLayer):
     """Kullback-Leibler divergence from log-probabilities: ``t (log t - x)`` elementwise, then the mean.
 
@@ -87,9 +87,9 @@ class KLDivLossLayer(LossLayer):
 
 @register("kl", aliases=("kld", "KullbackLeiblerDivergence", "kl_divergence"), convention="theanets",
           pytorch="torch.nn.KLDivLoss on log(p)", family="probabilistic",
-          qualified={"theanets.kl": {"epsilon": 1e-8, "absolute": True},
-                     "theanets.KullbackLeiblerDivergence": {"epsilon": 1e-8, "absolute": True},
-                     "theanets.kld": {"epsilon": 1e-8, "absolute": True}},
+          qualified={"theanets.kl": {"epsilon": 1e-8, "absolute": True, **BATCH_FIRST},
+                     "theanets.KullbackLeiblerDivergence": {"epsilon": 1e-8, "absolute": True, **BATCH_FIRST},
+                     "theanets.kld": {"epsilon": 1e-8, "absolute": True, **BATCH_FIRST}},
           ambiguous={"kl": "the divergence of theanets' documented formula; what theanets' code computes "
                            "(clipped, |term| before the mean) is 'theanets.kl'; Gluon's and PyTorch's KLDivLoss "
                            "take log-probabilities: 'kl_div'"})
@@ -153,7 +153,7 @@ def poisson_nll(x, t, from_logits=True, compute_full=False, epsilon=1e-8):
 
 @register("poisson_nll", aliases=("PoissonNLLLoss", "poisson"), convention="Gluon",
           pytorch="torch.nn.PoissonNLLLoss", family="probabilistic",
-          qualified={"gluon.PoissonNLLLoss": {"batch_axis": 0}, "torch.nn.PoissonNLLLoss": {}})
+          qualified={"gluon.PoissonNLLLoss": BATCH_FIRST, "torch.nn.PoissonNLLLoss": {}})
 class PoissonNLLLossLayer(LossLayer):
     """Poisson negative log-likelihood: ``exp(x) - t x`` (``x`` the log-rate), then the mean.
 
@@ -205,7 +205,7 @@ def gaussian_nll(x, var, t, full=True, eps=1e-6):
 @register("gll", aliases=("gaussian_nll", "GaussianLogLikelihood", "GaussianNLLLoss", "gaussian_log_likelihood"),
           convention="theanets", pytorch="torch.nn.GaussianNLLLoss (summed over the last axis)",
           family="probabilistic",
-          qualified={"theanets.GaussianLogLikelihood": {}, "theanets.gll": {}})
+          qualified={"theanets.GaussianLogLikelihood": BATCH_FIRST, "theanets.gll": BATCH_FIRST})
 class GaussianLogLikelihoodLossLayer(LossLayer):
     """Gaussian negative log-likelihood of the target under a predicted mean and diagonal covariance.
 

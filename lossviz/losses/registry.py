@@ -105,7 +105,7 @@ class LossInfo:
 
 
 def _builtin(layer) -> bool:
-    return layer.__module__.startswith("lossviz.losses.")
+    return (layer.__module__ or "").startswith("lossviz.losses.")
 
 
 def _norm(name: str) -> str:

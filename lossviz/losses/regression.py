@@ -9,7 +9,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
-from .base import LossLayer
+from .base import BATCH_FIRST, LossLayer
 from .options import OptionSpec
 from .primitives import absolute_error, huber, squared_error
 from .registry import register
@@ -37,8 +37,9 @@ def log_cosh(x, t):
     convention="Wolfram",
     pytorch="torch.nn.MSELoss",
     family="regression",
-    qualified={"wolfram.MeanSquaredLossLayer": {}, "theanets.mse": {}, "theanets.MeanSquaredError": {},
-               "torch.nn.MSELoss": {}, "keras.mean_squared_error": {}, "keras.MeanSquaredError": {}},
+    qualified={"wolfram.MeanSquaredLossLayer": {}, "theanets.mse": BATCH_FIRST,
+               "theanets.MeanSquaredError": BATCH_FIRST, "torch.nn.MSELoss": {}, "keras.mean_squared_error": {},
+               "keras.MeanSquaredError": {}},
 )
 class MeanSquaredLossLayer(LossLayer):
     """Mean of the squared distance between input and target: ``mean(d**2)``.
@@ -63,9 +64,9 @@ class MeanSquaredLossLayer(LossLayer):
     convention="Wolfram",
     pytorch="torch.nn.L1Loss",
     family="regression",
-    qualified={"wolfram.MeanAbsoluteLossLayer": {}, "theanets.mae": {}, "theanets.MeanAbsoluteError": {},
-               "gluon.L1Loss": {"batch_axis": 0}, "torch.nn.L1Loss": {}, "keras.mean_absolute_error": {},
-               "keras.MeanAbsoluteError": {}},
+    qualified={"wolfram.MeanAbsoluteLossLayer": {}, "theanets.mae": BATCH_FIRST,
+               "theanets.MeanAbsoluteError": BATCH_FIRST, "gluon.L1Loss": BATCH_FIRST, "torch.nn.L1Loss": {},
+               "keras.mean_absolute_error": {}, "keras.MeanAbsoluteError": {}},
 )
 class MeanAbsoluteLossLayer(LossLayer):
     """Mean of the absolute distance between input and target: ``mean(|d|)``.
@@ -87,7 +88,7 @@ class MeanAbsoluteLossLayer(LossLayer):
     convention="Gluon",
     pytorch="torch.nn.MSELoss (times 1/2)",
     family="regression",
-    qualified={"gluon.L2Loss": {"batch_axis": 0}},
+    qualified={"gluon.L2Loss": BATCH_FIRST},
     ambiguous={"l2": "Gluon's L2Loss, half the squared error; 'mse' (Wolfram, PyTorch, Keras, theanets) is the "
                      "whole squared error"},
 )
@@ -108,7 +109,7 @@ class L2LossLayer(LossLayer):
 
 @register("huber", aliases=("HuberLoss", "smoothed_l1"), convention="Gluon",
           pytorch="torch.nn.SmoothL1Loss(beta=rho)", family="regression",
-          qualified={"gluon.HuberLoss": {"batch_axis": 0}},
+          qualified={"gluon.HuberLoss": BATCH_FIRST},
           ambiguous={"HuberLoss": "Gluon's HuberLoss(rho) here; PyTorch's and Keras's HuberLoss(delta) are delta "
                                   "times it (equal at their default delta = 1)"})
 class HuberLossLayer(LossLayer):

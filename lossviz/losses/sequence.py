@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import DataError, ShapeError
 from ..net.ports import VARYING
-from .base import LossLayer, class_count, class_indices
+from .base import BATCH_FIRST, LossLayer, class_count, class_indices
 from .primitives import log_softmax
 from .options import OptionSpec
 from .registry import register
@@ -52,7 +52,7 @@ def ctc(x, labels, blank):
 
 @register("ctc", aliases=("CTCLoss", "connectionist_temporal_classification"), convention="Gluon",
           pytorch="torch.nn.CTCLoss", family="sequence",
-          qualified={"gluon.CTCLoss": {"batch_axis": 0}, "torch.nn.CTCLoss": {"blank_label": "first"}},
+          qualified={"gluon.CTCLoss": BATCH_FIRST, "torch.nn.CTCLoss": {"blank_label": "first"}},
           ambiguous={"CTCLoss": "Gluon's blank is the last class; PyTorch's CTCLoss defaults to the first "
                                 "(torch.nn.CTCLoss)"})
 class CTCLossLayer(LossLayer):
