@@ -167,7 +167,7 @@ def make_engine(sizes, batch, working_precision="Real64", autograd=False, rounds
     from lossviz import NetInitialize
     from lossviz.train.data import shuffled_batches
     from lossviz.train.data import read_data as _read_data
-from lossviz.train.steps import AutogradStep, select_step
+    from lossviz.train.steps import AutogradStep, select_step
     from lossviz.train.optimizers import ADAM
     from lossviz.train.spec import resolve_loss
 
@@ -281,3 +281,306 @@ IMPLEMENTATIONS = {
     "numpy32": ("numpy", "hand-written numpy + Adam, float32", make_numpy32),
     "jax": ("jax", "JAX, whole step under jit, float32", make_jax),
 }
+
+
+# ====================================================================== every loss, several heads (issue 11)
+# A configuration trains the 2-16-16 tanh trunk (2-256-256 for the wide net) with some head and loss:
+# ``lossviz`` gives ``(net, data, loss_function)`` for NetTrain; ``torch`` gives ``(module, loss(module, batch))``
+# computing the same loss in PyTorch ops on the same data. ADAM everywhere; batches cycle through
+# ``rounds_of`` fixed batches on the PyTorch side (NetTrain shuffles; that costs it, not PyTorch).
+K = 3  # classes / regression outputs of the teaching heads
+
+
+def _hidden(sizes):
+    """lossviz layers of the trunk: [16, "Tanh", 16, "Tanh"] for sizes (2, 16, 16, k)."""
+    out = []
+    for n in sizes[1:-1]:
+        out += [n, "Tanh"]
+    return out
+
+
+def _torch_trunk(sizes):
+    import torch
+
+    layers = []
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers)
+
+
+def _targets(kind, X, k, seed=5):
+    """Targets of a kind for inputs X (n, 2): regression values, labels, signs, distributions, counts."""
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    cls = (X[:, 0] * X[:, 1] > 0).astype(np.int64) + (X[:, 0] > 1).astype(np.int64)  # 0, 1, 2
+    if kind == "real":
+        return np.stack([np.sin(X[:, 0] * (j + 1)) + X[:, 1] * j for j in range(k)], 1)
+    if kind == "index":
+        return cls % k
+    if kind == "probs":
+        return rng.dirichlet(np.ones(k), n)
+    if kind == "unit":  # 0/1 labels, shape (n, 1)
+        return (cls[:, None] == 1).astype(float)
+    if kind == "sign":
+        return 2.0 * (cls[:, None] == 1) - 1.0
+    if kind == "counts":
+        return rng.poisson(np.exp(0.5 * X[:, :1]), (n, 1)).astype(float)
+    raise ValueError(kind)
+
+
+class _Single:
+    """One output port: the trunk, ``Linear(k)`` and an optional activation, one loss."""
+
+    def __init__(self, head, k, target, loss, torch_loss, note=""):
+        self.head, self.k, self.target, self.loss, self.torch_loss, self.note = head, k, target, loss, torch_loss, note
+
+    def lossviz(self, sizes, X):
+        from lossviz import NetChain
+
+        layers = _hidden(sizes) + [self.k] + ([self.head] if self.head else [])
+        return NetChain(layers, input=sizes[0]), {"Input": X, "Output": _targets(self.target, X, self.k)}, \
+            self.loss()
+
+    def torch(self, sizes, X):
+        import torch
+
+        net = torch.nn.Sequential(_torch_trunk(sizes), torch.nn.Linear(sizes[-2], self.k))
+        t = _targets(self.target, X, self.k)
+        T = torch.tensor(t) if t.dtype.kind == "i" else torch.tensor(t, dtype=torch.float32)
+        Xt = torch.tensor(X, dtype=torch.float32)
+        return net, lambda idx: self.torch_loss(net(Xt[idx]), T[idx])
+
+
+def _lv(name, **options):
+    def make():
+        from lossviz import losses
+
+        return losses.get(name, **options)
+    return make
+
+
+def _tf():
+    import torch
+    import torch.nn.functional as F
+
+    return torch, F
+
+
+def _t_ce(z, y, **kw):
+    torch, F = _tf()
+    return F.cross_entropy(z, y, **kw)
+
+
+def _t_focal(z, y, alpha=0.25, gamma=2.0):
+    torch, F = _tf()
+    logp = F.log_softmax(z, 1).gather(1, y[:, None])[:, 0]
+    return (-alpha * (1 - logp.exp()) ** gamma * logp).mean()
+
+
+def _t_binary_focal(z, t, alpha=0.25, gamma=2.0):
+    torch, F = _tf()
+    p = torch.sigmoid(z)
+    ce = F.binary_cross_entropy_with_logits(z, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    return ((alpha * t + (1 - alpha) * (1 - t)) * ce * (1 - p_t) ** gamma).mean()
+
+
+def _t_multiclass_hinge(z, y, margin=0.0):
+    torch, F = _tf()
+    true = z.gather(1, y[:, None])[:, 0]
+    rival = z.masked_fill(F.one_hot(y, z.shape[1]).bool(), float("-inf")).max(1).values
+    return torch.clamp(rival - true + margin, min=0).mean()
+
+
+def _t_log_cosh(z, t):
+    torch, F = _tf()
+    ad = (z - t).abs()
+    return (ad + F.softplus(-2 * ad) - np.log(2.0)).mean()
+
+
+def _t_kl(z, t):
+    torch, F = _tf()
+    p = torch.softmax(z, 1)
+    return (torch.xlogy(t, t) - t * torch.clamp(torch.log(p), min=-100)).mean()
+
+
+def _t_kl_div(z, t):
+    torch, F = _tf()
+    return F.kl_div(F.log_softmax(z, 1), t, reduction="none").mean()
+
+
+SINGLE = {  # name: (head activation, k, target kind, lossviz loss, torch loss of (z = last Linear's output, t))
+    "mse": _Single(None, K, "real", _lv("mse"), lambda z, t: _tf()[1].mse_loss(z, t)),
+    "mae": _Single(None, K, "real", _lv("mae"), lambda z, t: _tf()[1].l1_loss(z, t)),
+    "l2": _Single(None, K, "real", _lv("l2"), lambda z, t: 0.5 * _tf()[1].mse_loss(z, t)),
+    "huber": _Single(None, K, "real", _lv("huber"), lambda z, t: _tf()[1].smooth_l1_loss(z, t, beta=1.0)),
+    "smooth_l1": _Single(None, K, "real", _lv("smooth_l1", beta=0.5),
+                         lambda z, t: _tf()[1].smooth_l1_loss(z, t, beta=0.5)),
+    "log_cosh": _Single(None, K, "real", _lv("log_cosh"), _t_log_cosh),
+    "cross_entropy": _Single("Softmax", K, "index", _lv("cross_entropy"), _t_ce),
+    "cross_entropy (Probabilities)": _Single("Softmax", K, "probs", _lv("cross_entropy", form="Probabilities"),
+                                             _t_ce),
+    "cross_entropy (Binary)": _Single("LogisticSigmoid", 1, "unit", _lv("cross_entropy", form="Binary"),
+                                      lambda z, t: _tf()[1].binary_cross_entropy_with_logits(z, t)),
+    "cross_entropy, label_smoothing=0.1": _Single("Softmax", K, "index", _lv("cross_entropy", label_smoothing=0.1),
+                                                  lambda z, y: _t_ce(z, y, label_smoothing=0.1)),
+    "cross_entropy, class_weights": _Single(
+        "Softmax", K, "index", _lv("cross_entropy", class_weights=[1.0, 2.0, 0.5]),
+        lambda z, y: (_t_ce(z, y, reduction="none") * _tf()[0].tensor([1.0, 2.0, 0.5])[y]).mean()),
+    "softmax_ce": _Single(None, K, "index", _lv("softmax_ce"), _t_ce),
+    "sigmoid_bce": _Single(None, 1, "unit", _lv("sigmoid_bce"),
+                           lambda z, t: _tf()[1].binary_cross_entropy_with_logits(z, t)),
+    "hinge": _Single(None, 1, "sign", _lv("hinge"), lambda z, t: _tf()[0].clamp(1 - z * t, min=0).mean()),
+    "squared_hinge": _Single(None, 1, "sign", _lv("squared_hinge"),
+                             lambda z, t: (_tf()[0].clamp(1 - z * t, min=0) ** 2).mean()),
+    "logistic": _Single(None, 1, "sign", _lv("logistic"), lambda z, t: _tf()[1].soft_margin_loss(z, t)),
+    "multiclass_hinge": _Single(None, K, "index", _lv("multiclass_hinge", margin=1.0),
+                                lambda z, y: _t_multiclass_hinge(z, y, 1.0)),
+    "binary_focal": _Single(None, 1, "unit", _lv("binary_focal"), _t_binary_focal),
+    "categorical_focal (gamma=2)": _Single(None, K, "index", _lv("categorical_focal"), _t_focal),
+    "kl_div (from logits)": _Single(None, K, "probs", _lv("kl_div", from_logits=False), _t_kl_div),
+    "kl": _Single("Softmax", K, "probs", _lv("kl"), _t_kl),
+    "poisson_nll": _Single(None, 1, "counts", _lv("poisson_nll"),
+                           lambda z, t: _tf()[1].poisson_nll_loss(z, t, log_input=True)),
+}
+
+
+class _Graph:
+    """Several heads on one shared trunk: ``heads`` = [(port, activation, k, target kind, lossviz loss, scale,
+    torch loss)]; per-example weights on the first term when ``weights``."""
+
+    def __init__(self, heads, weights=False):
+        self.heads, self.weights = heads, weights
+
+    def lossviz(self, sizes, X):
+        from lossviz import NetChain, NetGraph, NetPort, Scaled
+
+        layers = {"trunk": NetChain(_hidden(sizes), input=sizes[0])}
+        conns = []
+        data, spec = {"Input": X}, []
+        for port, act, k, kind, loss, scale, _ in self.heads:
+            layers[port + " head"] = NetChain([k] + ([act] if act else []))
+            conns.append(("trunk", port + " head", NetPort(port)))
+            data[port] = _targets(kind, X, k)
+            spec.append((port, (loss(), Scaled(scale)) if scale != 1 else loss()))
+        if self.weights:
+            data["Weight"] = _weights(len(X))
+        return NetGraph(layers, conns, input=sizes[0]), data, spec if len(spec) > 1 else spec[0][1]
+
+    def torch(self, sizes, X):
+        import torch
+
+        trunk = _torch_trunk(sizes)
+        heads = torch.nn.ModuleList([torch.nn.Linear(sizes[-2], k) for _, _, k, *_ in self.heads])
+        module = torch.nn.ModuleList([trunk, heads])
+        Xt = torch.tensor(X, dtype=torch.float32)
+        Ts = []
+        for _, _, k, kind, *_ in self.heads:
+            t = _targets(kind, X, k)
+            Ts.append(torch.tensor(t) if t.dtype.kind == "i" else torch.tensor(t, dtype=torch.float32))
+        W = torch.tensor(_weights(len(X)), dtype=torch.float32)
+
+        def loss(idx):
+            h = trunk(Xt[idx])
+            total = 0.0
+            for head, T, (_, _, _, _, _, scale, fn) in zip(heads, Ts, self.heads):
+                total = total + scale * (fn(head(h), T[idx], W[idx]) if self.weights else fn(head(h), T[idx]))
+            return total
+
+        return module, loss
+
+
+def _weights(n):
+    return np.random.default_rng(9).uniform(0.2, 2.0, n)
+
+
+class _Pairs:
+    """A NetPairEmbeddingOperator over the trunk + Linear(k), contrastive loss on the distance."""
+
+    def lossviz(self, sizes, X):
+        from lossviz import NetChain, NetPairEmbeddingOperator
+
+        embed = NetChain(_hidden(sizes) + [K], input=sizes[0])
+        X2 = np.roll(X, 1, axis=0)
+        same = (X[:, 0] * X[:, 1] > 0) == (X2[:, 0] * X2[:, 1] > 0)
+        return NetPairEmbeddingOperator(embed), {"Input1": X, "Input2": X2, "Output": ~same}, _lv("contrastive")()
+
+    def torch(self, sizes, X):
+        import torch
+
+        net = torch.nn.Sequential(_torch_trunk(sizes), torch.nn.Linear(sizes[-2], K))
+        X2 = np.roll(X, 1, axis=0)
+        same = (X[:, 0] * X[:, 1] > 0) == (X2[:, 0] * X2[:, 1] > 0)
+        A, B = torch.tensor(X, dtype=torch.float32), torch.tensor(X2, dtype=torch.float32)
+        T = torch.tensor(~same, dtype=torch.float32)
+
+        def loss(idx):
+            d = torch.sqrt(((net(A[idx]) - net(B[idx])) ** 2).sum(1))
+            t = T[idx]
+            return (t * torch.clamp(0.5 - d, min=0) ** 2 + (1 - t) * d * d).mean()
+
+        return net, loss
+
+
+def _t_w(fn):
+    """A torch loss ``fn(z, t)`` averaged per example and weighted: ``mean(w * mean_j fn)``."""
+    def weighted(z, t, w):
+        per = fn(z, t).reshape(len(z), -1).mean(1)
+        return (w * per).mean()
+    return weighted
+
+
+_MSE_HEAD = ("Reg", None, K, "real", _lv("mse"), 1.0, lambda z, t: _tf()[1].mse_loss(z, t))
+_CE_HEAD = ("Class", "Softmax", K, "index", _lv("cross_entropy"), 0.5, _t_ce)
+_BIN_HEAD = ("Flag", "LogisticSigmoid", 1, "unit", _lv("cross_entropy", form="Binary"), 0.2,
+             lambda z, t: _tf()[1].binary_cross_entropy_with_logits(z, t))
+
+#: every configuration measured against PyTorch: the issue's table first, then every registry loss
+LOSS_CONFIGS = {
+    "softmax + cross_entropy (Index)": SINGLE["cross_entropy"],
+    "huber on a regression output": SINGLE["huber"],
+    "cross_entropy, label_smoothing=0.1": SINGLE["cross_entropy, label_smoothing=0.1"],
+    "NetGraph: MSE + Scaled(0.5) cross-entropy": _Graph([_MSE_HEAD, _CE_HEAD]),
+    "NetGraph: three scaled terms": _Graph([_MSE_HEAD, _CE_HEAD, _BIN_HEAD]),
+    "per-example weights (mse)": _Graph([("Output", None, K, "real", _lv("mse"), 1.0,
+                                          _t_w(lambda z, t: (z - t) ** 2))], weights=True),
+    "contrastive on a NetPairEmbeddingOperator": _Pairs(),
+    **{k: v for k, v in SINGLE.items() if k not in ("cross_entropy", "huber", "cross_entropy, label_smoothing=0.1")},
+}
+ISSUE_TABLE = list(LOSS_CONFIGS)[:4]
+
+
+def make_loss_config(name, side, sizes, batch, rounds_of=8):
+    """One configuration of :data:`LOSS_CONFIGS`: lossviz NetTrain (``steps_per_second(seconds)``, Real32)
+    or a PyTorch eager step (float32, Adam) doing the same."""
+    config = LOSS_CONFIGS[name]
+    X, _ = toy_data(rounds_of * batch)
+    if side == "lossviz":
+        from lossviz.train import NetTrain
+
+        net, data, loss_function = config.lossviz(sizes, X)
+
+        def steps_per_second(seconds, cpu=False):
+            r = NetTrain(net, data, "All", loss_function=loss_function, batch_size=batch, time_goal=seconds,
+                         random_seed=1, progress=None)
+            return r["TotalBatches"] / r["TotalTrainingTime"]
+
+        steps_per_second.self_timed = True
+        return steps_per_second
+    import torch
+
+    module, loss = config.torch(sizes, X)
+    opt = torch.optim.Adam(module.parameters(), lr=LR, betas=(B1, B2), eps=EPS)
+    perm = np.random.default_rng(2).permutation(len(X))
+    idx = [torch.tensor(perm[i * batch:(i + 1) * batch]) for i in range(rounds_of)]
+    count = [0]
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        value = loss(idx[count[0] % rounds_of])
+        count[0] += 1
+        value.backward()
+        opt.step()
+        return value
+
+    return step

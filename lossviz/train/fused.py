@@ -1,48 +1,19 @@
-"""The fused training step: a plain chain of known layers plus a closed-form loss, in numpy.
+"""Numpy kernels shared by the training plan and the fast forward pass, and FusedForward.
 
-:class:`~lossviz.train.steps.AutogradStep` traces every primitive with
-autograd, which costs about 9 us each (``shared/notes/performance.md``); a
-teaching-sized step is mostly that overhead. When the net is a chain of
-
-* ``LinearLayer`` (``y = x W^T + b``),
-* ``ElementwiseLayer`` with a named function (``"Tanh"``, ``"Ramp"``, ...),
-* ``SoftmaxLayer``,
-
-and the resolved loss is ONE attached term whose gradient is known in closed
-form, :class:`FusedStep` runs the forward pass into preallocated buffers,
-keeps the activations, and runs the hand-written backward pass from them: no
-tracing, no recomputation, no large temporaries. Known losses (with their
-default options only):
-
-=========================================  ===============================  =================================
-loss                                       on the output of                 computed from
-=========================================  ===============================  =================================
-``CrossEntropyLossLayer("Index")``         ``SoftmaxLayer``                 the logits: ``lse(z) - z[t]``
-``CrossEntropyLossLayer("Probabilities")`` ``SoftmaxLayer``                 the logits: ``sum t (lse(z) - z)``
-``CrossEntropyLossLayer("Binary")``        ``ElementwiseLayer("Sigmoid")``  the logits: ``softplus(z) - t z``
-``MeanSquaredLossLayer()``                 anything                         the output: ``mean (y - t)^2``
-``MeanAbsoluteLossLayer()``                anything                         the output: ``mean |y - t|``
-=========================================  ===============================  =================================
-
-The cross-entropies work on the logits, so they stay exact where softmax or
-sigmoid saturate (the unfused losses clamp ``log p`` at -100 there, and their
-gradient vanishes); elsewhere loss and gradient equal autograd's to rounding
-(about 1e-15 relative).
-
-Parameters live in ONE flat vector (``leaves == [flat]``) with per-layer
-views, in the sorted-key order of the parameter tree, so the optimizer
-updates everything with a handful of numpy calls. A batch that carries a
-"Weight" goes through an :class:`AutogradStep` sharing the same parameters.
-
-Speed (measured in ``benchmarks/``, see ``benchmarks/RESULTS.md``):
-
-* ``working_precision="Real32"`` keeps the flat vector, buffers and
-  arithmetic in float32 (about twice as fast on wide nets);
-  :meth:`FusedStep.params` always returns float64 arrays.
-* Large steps run their matrix products on one OpenBLAS thread
-  (:mod:`lossviz.train.blas`) and split the batch in two halves computed on
-  two threads instead; OpenBLAS's own threads spin-wait and collapse when the
-  other core is busy.
+* The activation kernels (``ACTIVATION_KERNELS``: forward into a buffer,
+  backward in place, the formulas of :mod:`lossviz.net.primitives`), the
+  row reductions and the shifted exponential of softmax and log-sum-exp,
+  used by the compiled training step (:mod:`lossviz.train.ops`,
+  :mod:`lossviz.train.heads`, :mod:`lossviz.train.plan`).
+* Batches on two threads: a large batch is cut in two halves computed on
+  two threads (numpy releases the GIL in matrix products and large ufuncs),
+  its matrix products on one OpenBLAS thread each (:mod:`lossviz.train.blas`:
+  OpenBLAS's own threads spin-wait and collapse when the other core is busy).
+  The split depends on the batch size and the work only, never on the
+  machine, so one core gives the same bits as two.
+* :class:`FusedForward`: the forward pass of a plain chain of LinearLayer,
+  named ElementwiseLayer and SoftmaxLayer into preallocated buffers, for
+  decision surfaces and other large evaluations.
 * float64 ``tanh`` of large arrays goes through ``exp``
   (:func:`lossviz.net.fastmath.tanh`), which numpy vectorizes on AVX2
   machines where its ``tanh`` is a libm call per element.
@@ -59,7 +30,7 @@ from ..net.fastmath import tanh
 from .blas import BlasThreads
 from .trees import tree_items, tree_rebuild
 
-__all__ = ["FusedStep", "FusedForward", "fusion_plan", "why_not_fused", "why_not_forward", "check_precision",
+__all__ = ["FusedForward", "why_not_forward", "check_precision", "default_threads", "ACTIVATION_KERNELS",
            "PRECISIONS"]
 
 #: working_precision -> numpy dtype
@@ -276,144 +247,7 @@ class _SoftmaxOp:
         return g
 
 
-# ====================================================================== loss heads
-class _Head:
-    """A loss on the last op's output ``z`` (rows, k) and the target ``t``.
-
-    ``loss(z, t, buf)``: the SUM over the rows of the per-example losses (each
-    a mean over the k elements, or the cross-entropy of one class vector);
-    ``loss_and_grad(z, t, buf, norm) -> (sum, d(norm * sum)/dz)`` with
-    ``norm = scale / batch size``. Sums, not means, so that parts of a batch
-    add up.
-    """
-
-    def alloc(self, B, k, dtype):
-        buf = _Buffers()
-        buf.g = np.empty((B, k), dtype)
-        buf.col = np.empty((B, 1), dtype)
-        buf.col2 = np.empty((B, 1), dtype)
-        buf.sum = np.empty((B, 1), dtype)
-        return buf
-
-    def target(self, t, z):
-        return np.reshape(t, z.shape)
-
-
-class _SoftmaxIndexHead(_Head):
-    """CrossEntropyLossLayer("Index") on softmax(z): per example ``log sum exp z - z[t]``; t int (rows,)."""
-
-    def target(self, t, z):
-        return t
-
-    def _lse(self, z, buf):
-        """buf.g = exp(z - max), buf.sum = its row sums, buf.col = log sum exp z; all (rows, 1)."""
-        _shifted_exp(z, buf.g, buf.col2, buf.sum)
-        np.log(buf.sum, out=buf.col)
-        buf.col += buf.col2
-
-    def alloc(self, B, k, dtype):
-        buf = super().alloc(B, k, dtype)
-        buf.rows = np.arange(0, B * k, k)  # flat index of each row's first entry
-        buf.picked = np.empty(B, np.int64)
-        return buf
-
-    def loss(self, z, t, buf):
-        self._lse(z, buf)
-        np.add(buf.rows, t, out=buf.picked)  # flat indices of the target entries
-        return float(_add.reduce(buf.col, None)) - float(_add.reduce(z.ravel()[buf.picked]))
-
-    def loss_and_grad(self, z, t, buf, norm):
-        value = self.loss(z, t, buf)
-        g = buf.g
-        np.divide(g, buf.sum, out=g)    # softmax(z)
-        g.ravel()[buf.picked] -= 1.0
-        g *= norm
-        return value, g
-
-
-class _SoftmaxProbabilitiesHead(_SoftmaxIndexHead):
-    """CrossEntropyLossLayer("Probabilities") on softmax(z): ``sum_j t_j (lse(z) - z_j)``; t (rows, k)."""
-
-    def target(self, t, z):
-        from ..losses.base import check_distributions
-
-        check_distributions(self.loss_layer, "Target", t)  # the error the unfused loss gives
-        return np.reshape(t, z.shape)
-
-    def loss(self, z, t, buf):
-        self._lse(z, buf)
-        buf.tsum = np.sum(t, axis=1, keepdims=True)
-        return float(np.sum(buf.col * buf.tsum)) - float(np.vdot(t, z))
-
-    def loss_and_grad(self, z, t, buf, norm):
-        value = self.loss(z, t, buf)
-        g = buf.g
-        g /= buf.sum
-        g *= buf.tsum                    # softmax * sum(t) - t
-        g -= t
-        g *= norm
-        return value, g
-
-
-class _SigmoidBinaryHead(_Head):
-    """CrossEntropyLossLayer("Binary") on sigmoid(z): mean over elements of ``softplus(z) - t z``."""
-
-    def target(self, t, z):
-        from ..losses.base import check_in_range
-
-        check_in_range(self.loss_layer, "Target", t, 0.0, 1.0, "probabilities (between 0 and 1)")
-        return np.reshape(t, z.shape)
-
-    def loss(self, z, t, buf):
-        buf.e = e = np.exp(-np.abs(z))
-        per = np.maximum(z, 0.0) - t * z + np.log1p(e)
-        return float(_add.reduce(per, None)) / z.shape[1]
-
-    def loss_and_grad(self, z, t, buf, norm):
-        value = self.loss(z, t, buf)
-        e, g = buf.e, buf.g
-        np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=g)   # sigmoid(z), stable
-        g -= t
-        g *= norm / z.shape[1]
-        return value, g
-
-
-class _MeanSquaredHead(_Head):
-    """MeanSquaredLossLayer: mean over elements of ``(y - t)^2``."""
-
-    def loss(self, y, t, buf):
-        np.subtract(y, t, out=buf.g)
-        return float(np.vdot(buf.g, buf.g)) / y.shape[1]
-
-    def loss_and_grad(self, y, t, buf, norm):
-        value = self.loss(y, t, buf)
-        buf.g *= 2.0 * norm / y.shape[1]
-        return value, buf.g
-
-
-class _MeanAbsoluteHead(_Head):
-    """MeanAbsoluteLossLayer: mean over elements of ``|y - t|``."""
-
-    def loss(self, y, t, buf):
-        np.subtract(y, t, out=buf.g)
-        return float(_add.reduce(np.abs(buf.g), None)) / y.shape[1]
-
-    def loss_and_grad(self, y, t, buf, norm):
-        value = self.loss(y, t, buf)
-        np.sign(buf.g, out=buf.g)
-        buf.g *= norm / y.shape[1]
-        return value, buf.g
-
-
-# ====================================================================== the plan
-class _Plan:
-    """What FusedStep runs: ops (in order), the head, and where data comes from."""
-
-    def __init__(self, ops, head, input_port, target, scale):
-        self.ops, self.head = ops, head
-        self.input_port, self.target, self.scale = input_port, target, scale
-
-
+# ====================================================================== plain chains
 def _layer_chain(net, path=()):
     """``[(path, layer)]`` if ``net`` is a plain chain (nested chains flattened), else a reason string."""
     from ..net.graph import NetGraph
@@ -468,73 +302,7 @@ def _ops(chain):
     return ops
 
 
-_LOSSES = {  # (class name, form) -> (head class, what the last op must be, or None for anything)
-    ("CrossEntropyLossLayer", "Index"): (_SoftmaxIndexHead, "Softmax"),
-    ("CrossEntropyLossLayer", "Probabilities"): (_SoftmaxProbabilitiesHead, "Softmax"),
-    ("CrossEntropyLossLayer", "Binary"): (_SigmoidBinaryHead, "LogisticSigmoid"),
-    ("MeanSquaredLossLayer", None): (_MeanSquaredHead, None),
-    ("MeanAbsoluteLossLayer", None): (_MeanAbsoluteHead, None),
-}
-
-
-def _has_default_options(loss, form):
-    """True when ``loss`` is configured like a freshly made layer of its form (no extra options)."""
-    try:
-        fresh = type(loss)(form) if form is not None else type(loss)()
-    except Exception:  # noqa: BLE001 - any failure means: not the layer we know
-        return False
-    ports = {p.lower() for p in (*loss.inputs, *loss.outputs)}
-    mine = {k: v for k, v in loss.config().items() if k.lower() not in ports}
-    default = {k: v for k, v in fresh.config().items() if k.lower() not in ports}
-    return mine == default
-
-
-def why_not_fused(net, spec):
-    """None if :class:`FusedStep` can train ``net`` on ``spec``, else the reason (a sentence)."""
-    plan = _make_plan(net, spec)
-    return plan if isinstance(plan, str) else None
-
-
-def fusion_plan(net, spec):
-    """The :class:`_Plan` for ``net`` and ``spec``, or None when they need autograd."""
-    plan = _make_plan(net, spec)
-    return None if isinstance(plan, str) else plan
-
-
-def _make_plan(net, spec):
-    if not net.initialized:
-        return "the net is not initialized"
-    if len(spec.terms) != 1:
-        return "several loss terms"
-    term = spec.terms[0]
-    loss = term.loss
-    if loss is None or term.target is None:
-        return "the loss is an output port of the net"
-    if not type(loss).__module__.startswith("lossviz.losses"):
-        return f"{type(loss).__name__} is not a built-in loss"
-    form = loss.config().get("form")
-    known = _LOSSES.get((type(loss).__name__, form))
-    if known is None or not _has_default_options(loss, form):
-        return f"{type(loss).__name__}({form or ''}) with these options has no fused kernel"
-    chain = _layer_chain(net)
-    if isinstance(chain, str):
-        return chain
-    ops = _ops(chain)
-    if isinstance(ops, str):
-        return ops
-    head_cls, last = known
-    if last is not None:
-        if getattr(ops[-1], "name", None) != last:
-            return f"{type(loss).__name__}({form}) is fused only on a {last} output"
-        ops = ops[:-1]  # the head works on the logits
-    if not any(isinstance(op, _LinearOp) for op in ops):
-        return "no LinearLayer to train"
-    head = head_cls()
-    head.loss_layer = loss
-    return _Plan(ops, head, next(iter(net.inputs)), term.target, term.scale)
-
-
-# ====================================================================== the step
+# ====================================================================== batches on two threads
 #: A batch is split in two halves when each half has at least this many rows and the step at
 #: least this much work (rows x multiply-adds per row, activations weighted). The halves run on
 #: two threads when there are two cores (numpy releases the GIL in matrix products and in ufuncs
@@ -598,154 +366,7 @@ def _both(threads, run, first, second):
     return run(*first), other.result()
 
 
-class FusedStep:
-    """A training step for a plain chain with a closed-form loss (see the module docstring).
-
-    ``leaves``: ``[flat]``, all parameters in one vector of ``working_precision``;
-    ``step(batch) -> (sub-losses (1,), [flat gradient])``; ``evaluate(batch) -> sub-losses (1,)``;
-    ``params(leaves=None)``: the parameter tree (float64 copies) for ``net.with_params``.
-
-    ``batch`` maps the net's input port to an array (batch, *input dims) and the
-    loss's target key to (batch, *output dims) (class indices (batch,) for "Index").
-    ``threads``: 2 to compute the halves of a large batch on two threads, 1 to
-    compute them one after the other (the same bits; default:
-    :func:`default_threads`).
-    """
-
-    def __init__(self, net, spec, *, working_precision="Real64", plan=None, threads=None):
-        plan = plan or fusion_plan(net, spec)
-        if plan is None:
-            raise ValueError(f"FusedStep cannot train this net: {why_not_fused(net, spec)}")
-        self.net, self.spec, self.plan = net, spec, plan
-        self.dtype = np.dtype(PRECISIONS[working_precision])
-        self.threads = threads if threads is not None else default_threads()
-        leaves = tree_items(net.params)
-        self._paths = [p for p, _ in leaves]
-        self._shapes = [np.shape(a) for _, a in leaves]
-        self._offsets = np.cumsum([0] + [int(np.size(a)) for _, a in leaves])
-        flat = np.concatenate([np.ravel(a) for _, a in leaves]).astype(self.dtype)
-        self.leaves = [flat]
-        self._grads = [np.empty_like(flat), np.empty_like(flat)]  # one per half of a split batch
-        self._bind(flat)
-        self._buffers = {}
-        self._autograd = None
-        # work per row: multiply-adds of the products, plus elementwise work (an exp or tanh
-        # costs about as much as 20 multiply-adds)
-        self._row_work = sum(op.n_in * op.n_out if isinstance(op, _LinearOp) else 20 * op.n_out
-                             for op in plan.ops)
-
-    # ------------------------------------------------------------------ parameters
-    def _views(self, flat):
-        return {p: flat[a:b].reshape(s) for p, a, b, s in
-                zip(self._paths, self._offsets[:-1], self._offsets[1:], self._shapes)}
-
-    def _bind(self, flat):
-        self._flat = flat
-        views = self._views(flat)
-        for op in self.plan.ops:
-            if isinstance(op, _LinearOp):
-                op.bind(views)
-
-    def params(self, leaves=None):
-        """The parameter tree: float64 copies of the flat vector (``leaves`` or the current one)."""
-        flat = (leaves if leaves is not None else self.leaves)[0]
-        views = self._views(flat)
-        return tree_rebuild(self.net.params, [views[p].astype(np.float64) for p in self._paths])
-
-    # ------------------------------------------------------------------ computing
-    def _buffers_for(self, rows, part):
-        """Buffers for ``rows`` rows, writing gradients to ``self._grads[part]``."""
-        key = (rows, part)
-        bufs = self._buffers.get(key)
-        if bufs is None:
-            if len(self._buffers) >= 8:  # batch sizes: training, the last batch, evaluation chunks
-                self._buffers.pop(next(iter(self._buffers)))
-            ops, gviews = self.plan.ops, self._views(self._grads[part])
-            bufs = [op.alloc(rows, self.dtype, i == 0, gviews) for i, op in enumerate(ops)]
-            bufs.append(self.plan.head.alloc(rows, ops[-1].n_out, self.dtype))
-            bufs.append(np.empty((rows, ops[0].n_in), self.dtype))  # the input, cast to dtype
-            self._buffers[key] = bufs
-        return bufs
-
-    def _inputs(self, batch):
-        if self.leaves[0] is not self._flat:  # NetTrain restored a last good vector
-            self._bind(self.leaves[0])
-        x = batch[self.plan.input_port]
-        return np.reshape(x, (len(x), -1)), batch[self.plan.target]
-
-    def _forward(self, x, t, bufs):
-        if x.dtype != self.dtype:
-            np.copyto(bufs[-1], x, casting="unsafe")
-            x = bufs[-1]
-        for op, buf in zip(self.plan.ops, bufs):
-            x = op.forward(x, buf)
-        return x, self.plan.head.target(t, x), bufs
-
-    def _part(self, x, t, bufs, norm):
-        """Forward and backward on some rows; returns their summed loss (the gradient goes where ``bufs`` say)."""
-        z, t, bufs = self._forward(x, t, bufs)
-        n = len(self.plan.ops)
-        value, g = self.plan.head.loss_and_grad(z, t, bufs[n], norm)
-        for op, buf in zip(reversed(self.plan.ops), reversed(bufs[:n])):
-            g = op.backward(g, buf)
-            if g is None:
-                break
-        return value
-
-    def step(self, batch):
-        if "Weight" in batch:
-            return self._weighted().step(batch)
-        x, t = self._inputs(batch)
-        B = len(x)
-        norm = self.plan.scale / B
-        h = _split_at(B, self._row_work)
-        with _blas_for(B, self._row_work):
-            if h is None:
-                value = self._part(x, t, self._buffers_for(B, 0), norm)
-            else:  # buffers looked up here: the worker thread never touches the cache
-                first, second = _both(self.threads, self._part, (x[:h], t[:h], self._buffers_for(h, 0), norm),
-                                      (x[h:], t[h:], self._buffers_for(B - h, 1), norm))
-                value = first + second
-                self._grads[0] += self._grads[1]
-        return np.array([value / B]), [self._grads[0]]
-
-    def evaluate(self, batch):
-        if "Weight" in batch:
-            return self._weighted().evaluate(batch)
-        x, t = self._inputs(batch)
-        z, t, bufs = self._forward(x, t, self._buffers_for(len(x), 0))
-        return np.array([self.plan.head.loss(z, t, bufs[len(self.plan.ops)]) / len(x)])
-
-    # ------------------------------------------------------------------ weights: autograd
-    def _weighted(self):
-        """Batches with a "Weight" use AutogradStep on views of the same flat vector."""
-        if self._autograd is None or self._autograd_flat is not self.leaves[0]:
-            from .steps import AutogradStep
-
-            step = AutogradStep(self.net, self.spec)
-            views = self._views(self.leaves[0])
-            step.leaves = [views[p] for p in self._paths]
-            self._autograd, self._autograd_flat = step, self.leaves[0]
-        return _FlatGradients(self._autograd, self._grads[0])
-
-
 _NO_CONTEXT = contextlib.nullcontext()
-
-
-class _FlatGradients:
-    """Adapts an AutogradStep to return its gradients as the one flat vector FusedStep uses."""
-
-    def __init__(self, step, flat_grad):
-        self._step, self._grad = step, flat_grad
-
-    def step(self, batch):
-        subs, grads = self._step.step(batch)
-        np.concatenate([np.ravel(g) for g in grads], out=self._grad, casting="unsafe")
-        return subs, [self._grad]
-
-    def evaluate(self, batch):
-        return self._step.evaluate(batch)
-
 
 
 # ====================================================================== evaluation only

@@ -13,8 +13,12 @@ Every step offers the same small interface:
     the parameter tree (float64) for ``net.with_params``.
 
 :func:`select_step` picks the fastest step that computes a net's loss exactly:
-:class:`~lossviz.train.fused.FusedStep` when it can, :class:`AutogradStep`
-otherwise.
+:class:`~lossviz.train.plan.CompiledStep` for nets of built-in layers and
+built-in losses, :class:`AutogradStep` for those built from user functions.
+
+``set_spec(spec) -> bool``
+    compute another LossSpecification on the same net and parameters from
+    the next batch on; False when the caller must make a new step.
 """
 from __future__ import annotations
 
@@ -76,11 +80,23 @@ class AutogradStep:
     ``params(leaves=None)``: the parameter tree for ``net.with_params``.
     """
 
+    dtype = np.dtype(np.float64)
+
     def __init__(self, net, spec):
+        self.net = net
         self.template = net.params or {}
         self.leaves = [np.array(a, dtype=float) for a in tree_leaves(self.template)]
-        self.objective = make_objective(net, spec)
+        self.set_spec(spec)
+
+    def set_spec(self, spec):
+        """Compute ``spec`` from the next batch on (same net, same parameters): a new objective; True."""
+        for term in spec.terms:
+            if term.port not in self.net.outputs:
+                return False
+        self.spec = spec
+        self.objective = make_objective(self.net, spec)
         self._grad = grad_and_aux(self.objective)
+        return True
 
     def params(self, leaves=None):
         return tree_rebuild(self.template, [a.copy() for a in (leaves if leaves is not None else self.leaves)])
@@ -96,15 +112,17 @@ class AutogradStep:
 def select_step(net, spec, working_precision="Real64"):
     """The fastest step that computes this net's loss exactly.
 
-    A plain chain of LinearLayer / named ElementwiseLayer / SoftmaxLayer with
-    one built-in loss gets the fused numpy step (:mod:`lossviz.train.fused`);
-    every other net gets AutogradStep. ``working_precision`` ("Real64" or
-    "Real32") applies to the fused step; AutogradStep works in float64.
+    Every net of built-in layers with built-in losses gets the compiled step
+    (:class:`~lossviz.train.plan.CompiledStep`: closed-form forward and
+    backward, one flat parameter vector, in ``working_precision``, "Real64"
+    or "Real32"). Nets and losses built from user Python functions get
+    AutogradStep, in float64.
     """
-    from .fused import FusedStep, check_precision, fusion_plan
+    from .fused import check_precision
+    from .plan import CompiledStep, check_spec, compile_net
 
     check_precision(working_precision)
-    plan = fusion_plan(net, spec)
-    if plan is not None:
-        return FusedStep(net, spec, working_precision=working_precision, plan=plan)
+    trunk = compile_net(net)
+    if not isinstance(trunk, str) and check_spec(trunk, spec) is None:
+        return CompiledStep(net, spec, working_precision=working_precision, trunk=trunk)
     return AutogradStep(net, spec)

@@ -1,4 +1,7 @@
-"""FusedStep: the same losses and gradients as AutogradStep, the same trained nets, and a clean fallback."""
+"""The compiled step on plain chains and NetTrain: the same losses, gradients and trained nets as
+AutogradStep, float32 by default, batches split over two threads, and the fallback for user functions.
+
+(These were the fused step's tests; every registry loss and the graphs are in test_plan.py.)"""
 import numpy as np
 import pytest
 
@@ -24,7 +27,7 @@ from lossviz.losses import (
 from lossviz.net.primitives import ACTIVATIONS
 from lossviz.train import NetTrain, Scaled, nettrain
 from lossviz.train import session as training_session
-from lossviz.train.fused import FusedStep, why_not_fused
+from lossviz.train.plan import CompiledStep, why_not_compiled
 from lossviz.train.data import read_data as _read_data
 from lossviz.train.steps import AutogradStep, select_step
 from lossviz.train.spec import Automatic, resolve_loss
@@ -51,7 +54,7 @@ def _flat(grads):
 
 def assert_same_as_autograd(net, spec, batch, rtol=1e-12, atol=1e-14):
     fused = select_step(net, spec)
-    assert isinstance(fused, FusedStep), why_not_fused(net, spec)
+    assert isinstance(fused, CompiledStep), why_not_compiled(net, spec)
     ref = AutogradStep(net, spec)
     subs_f, (grad_f,) = fused.step(batch)
     subs_r, grads_r = ref.step(batch)
@@ -110,8 +113,6 @@ def test_saturated_logits_stay_finite():
 
 
 FALLBACKS = {
-    "branch": lambda: NetGraph({"a": LinearLayer(4), "b": LinearLayer(4), "cat": CatenateLayer(),
-                                "out": LinearLayer(4)}, [("a", "b"), (["a", "b"], "cat", "out")], input=3),
     "custom function": lambda: NetChain([4, ElementwiseLayer(lambda x: x * x), 4], input=3),
     "threading layer": lambda: NetGraph({"a": LinearLayer(4), "sq": ThreadingLayer(lambda x: x * x, inputs=1)},
                                         [("a", "sq")], input=3),
@@ -119,41 +120,45 @@ FALLBACKS = {
 
 
 @pytest.mark.parametrize("case", FALLBACKS)
-def test_other_nets_fall_back_to_autograd(case):
+def test_nets_of_user_functions_fall_back_to_autograd(case):
     net, spec, _ = _setup(FALLBACKS[case](), MeanSquaredLossLayer(), REAL)
     assert isinstance(select_step(net, spec), AutogradStep)
-    assert isinstance(why_not_fused(net, spec), str)
+    assert "user function" in why_not_compiled(net, spec)
 
 
 @pytest.mark.parametrize("loss, target", [
-    (CrossEntropyLossLayer("Index", label_smoothing=0.1), INDEX),  # an option the kernel does not know
-    (SoftmaxCrossEntropyLossLayer(), INDEX),                        # a loss without a kernel
+    (CrossEntropyLossLayer("Index", label_smoothing=0.1), INDEX),  # options: closed form too
+    (SoftmaxCrossEntropyLossLayer(), INDEX),                        # softmax_ce on probabilities
     (HuberLossLayer(), REAL),
-    (CrossEntropyLossLayer("Binary"), UNIT),                        # Binary on a softmax output
+    (CrossEntropyLossLayer("Binary"), UNIT),                        # Binary on a softmax output: the layer
 ])
-def test_other_losses_fall_back_to_autograd(loss, target):
-    net, spec, _ = _setup(NetChain([5, "Tanh", 4, "Softmax"], input=3), loss, target)
-    assert isinstance(select_step(net, spec), AutogradStep)
+def test_other_losses_are_compiled_too(loss, target):
+    assert_same_as_autograd(*_setup(NetChain([5, "Tanh", 4, "Softmax"], input=3), loss, target))
 
 
-def test_several_outputs_or_loss_terms_fall_back():
+def test_branches_and_several_outputs_are_compiled_too():
+    branch = NetGraph({"a": LinearLayer(4), "b": LinearLayer(4), "cat": CatenateLayer(), "out": LinearLayer(4)},
+                      [("a", "b"), (["a", "b"], "cat", "out")], input=3)
+    assert_same_as_autograd(*_setup(branch, MeanSquaredLossLayer(), REAL))
     net = NetInitialize(NetGraph({"a": LinearLayer(4), "b": LinearLayer(4)},
                                  [("a", NetPort("Out1")), ("b", NetPort("Out2"))], input=3), random_seed=0)
-    spec = resolve_loss(net, Automatic, {})
-    assert len(spec.terms) == 2 and isinstance(select_step(net, spec), AutogradStep)
+    raw = {"Input": X, "Out1": REAL, "Out2": UNIT}
+    spec = resolve_loss(net, Automatic, raw)
+    assert len(spec.terms) == 2
+    assert_same_as_autograd(net, spec, _read_data(net, spec, raw, "data"))
 
 
-def test_weighted_batches_use_autograd_on_the_same_parameters():
+def test_weighted_batches_follow_the_optimizers_updates():
     net, spec, batch = _setup(NetChain([5, "Tanh", 4, "Softmax"], input=3), Automatic, INDEX)
     batch["Weight"] = RNG.uniform(size=N)
     fused, ref = select_step(net, spec), AutogradStep(net, spec)
     subs_f, (grad_f,) = fused.step(batch)
     subs_r, grads_r = ref.step(batch)
-    np.testing.assert_allclose(subs_f, subs_r, rtol=1e-14)
-    np.testing.assert_allclose(grad_f, _flat(grads_r), rtol=1e-14)
-    fused.leaves[0] -= 0.1 * grad_f  # the autograd path sees the optimizer's in-place updates
+    np.testing.assert_allclose(subs_f, subs_r, rtol=1e-12)
+    np.testing.assert_allclose(grad_f, _flat(grads_r), rtol=1e-12, atol=1e-15)
+    fused.leaves[0] -= 0.1 * grad_f  # the step sees the optimizer's in-place updates
     moved = AutogradStep(net.with_params(fused.params()), spec)
-    np.testing.assert_allclose(fused.step(batch)[0], moved.step(batch)[0], rtol=1e-14)
+    np.testing.assert_allclose(fused.step(batch)[0], moved.step(batch)[0], rtol=1e-12)
     assert not np.allclose(fused.step(batch)[0], subs_r)
 
 
@@ -189,7 +194,7 @@ def test_nettrain_trains_the_same_net_as_with_autograd(monkeypatch, layers):
     chosen, select = [], training_session.select_step
     monkeypatch.setattr(training_session, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
     fused = NetTrain(net, data, "All", **kw)
-    assert isinstance(chosen[0], FusedStep)
+    assert isinstance(chosen[0], CompiledStep)
     monkeypatch.setattr(training_session, "select_step", lambda net, spec, working_precision="Real64": AutogradStep(net, spec))
     ref = NetTrain(net, data, "All", **kw)
     np.testing.assert_allclose(fused["RoundLossList"], ref["RoundLossList"], rtol=1e-10)
@@ -226,9 +231,9 @@ def test_a_batch_split_over_two_threads_gives_the_same_step(loss, target):
     x = rng.normal(size=(301, 3))  # odd: the halves differ in size
     t = rng.integers(0, 4, 301) if target == "index" else rng.normal(size=(301, 4))
     net, spec, batch = _setup(NetChain([200, "Tanh", 200, "Tanh", 4, "Softmax"], input=3), loss, t, x=x)
-    one, two = (FusedStep(net, spec, threads=k) for k in (1, 2))
+    one, two = (CompiledStep(net, spec, threads=k) for k in (1, 2))
     (s1, (g1,)), (s2, (g2,)) = one.step(batch), two.step(batch)
-    assert one._buffers.keys() == two._buffers.keys() == {(150, 0), (151, 1)}  # both split
+    assert one._bufs.keys() == two._bufs.keys() == {(150, 0), (151, 1)}  # both split
     # the split does not depend on the thread count: one core gives the same bits as two
     np.testing.assert_array_equal(s2, s1)
     np.testing.assert_array_equal(g2, g1)
@@ -239,15 +244,15 @@ def test_the_worker_thread_keeps_the_callers_errstate():
     import warnings
 
     net = NetChain([300, "Tanh", 300, "Tanh", 4, "Softmax"], input=3)
-    x = np.full((400, 3), np.inf)  # inf - inf in the first product: "invalid value" warnings
     t = np.zeros(400, dtype=int)
-    net, spec, batch = _setup(net, Automatic, t, x=x)
-    step = FusedStep(net, spec, threads=2)
+    net, spec, batch = _setup(net, Automatic, t, x=np.zeros((400, 3)))
+    batch["Input"] = np.full((400, 3), np.inf)  # inf - inf in the first product: "invalid value" warnings
+    step = CompiledStep(net, spec, threads=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning from either half fails the test
         with np.errstate(all="ignore"):
             subs, _ = step.step(batch)
-    assert step._buffers.keys() == {(200, 0), (200, 1)} and not np.isfinite(subs).all()
+    assert step._bufs.keys() == {(200, 0), (200, 1)} and not np.isfinite(subs).all()
     with pytest.warns(RuntimeWarning):  # and a caller that wants the warnings gets them
         step.step(batch)
 
@@ -257,7 +262,7 @@ def test_nettrain_on_a_split_batch_reports_divergence_even_with_warnings_as_erro
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(512, 2))
-    x[7] = np.inf  # the loss is NaN at the first batch, and numpy warns in both halves
+    x[7] = 1e300  # inf in float32 (Real32): the loss is NaN at the first batch, and numpy warns
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("always", nettrain.TrainingDivergedWarning)

@@ -1,0 +1,423 @@
+"""Loss heads of the compiled plan: built-in losses with a closed-form forward and backward.
+
+A head is an op (see :mod:`lossviz.train.ops`) with the loss layer's ports:
+``forward({"Input": x, "Target": t, "Weight": w?}) -> {"Loss": L}`` with ``L``
+the per-example losses ``(B,)``, exactly as ``layer.apply`` computes them
+(the elementwise loss averaged over each example, times a per-example
+weight), and ``backward({"Loss": gL}) -> {"Input": gL_b * dL_b/dx}``.
+The same validation runs as in the layer (its ``check``, or the same target
+checks for the heads that read logits).
+
+``d = x - t``; means over the ``n`` entries of an example:
+
+==========================================  =========================================  ===================
+loss (options)                              per entry                                  d/dx
+==========================================  =========================================  ===================
+mse / l2                                    ``d^2`` / ``d^2 / 2``                      ``2d`` / ``d``
+mae                                         ``|d|``                                    ``sign d``
+huber(rho), smooth_l1(beta)                 ``d^2/(2 rho)`` if ``|d| < rho`` else      ``d/rho`` or
+                                            ``|d| - rho/2``                            ``sign d``
+log_cosh                                    ``|d| + log1p(exp(-2|d|)) - log 2``        ``tanh d``
+hinge(margin), squared_hinge                ``u = max(0, m - x t)``, ``u`` / ``u^2``   ``-t [u>0]``, ``-2tu``
+logistic, sigmoid_bce(pos_weight w)         ``(1-t) x + (1+(w-1)t) softplus(-x)``      ``(1+(w-1)t) s(x) - wt``
+cross_entropy("Binary") on a sigmoid        the same on the sigmoid's logits, w = 1
+==========================================  =========================================  ===================
+
+Class vectors (B, k) from logits ``z`` (the input of a SoftmaxLayer, or the
+Input of "softmax_ce"), with coefficients ``a`` (the one-hot target or the
+target distribution, smoothed to ``(1 - eps) a + eps / k``, times the class
+weights, zero where the index is ``ignore_index``):
+``L = lse(z) sum(a) - a.z`` and ``dL/dz = softmax(z) sum(a) - a``;
+"categorical_focal" ``L = -alpha_y (1 - p_y)^gamma log p_y`` with
+``dL/dz = c (onehot_y - p)``, ``c = dL/dlog p_y``.
+The cross-entropies on logits stay finite where softmax saturates (the
+layer clamps ``log p`` at -100 there); elsewhere they equal the layer to
+rounding.
+
+:func:`make_head` returns None for a loss (or an option, or a shape) that
+has no closed form here; the plan then runs the layer itself under autograd
+(:class:`~lossviz.train.ops.LayerVJPOp`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
+from .fused import _add, _shifted_exp
+from .ops import Buffers, LayerVJPOp, _Op
+
+__all__ = ["make_head", "LOGIT_LOSSES"]
+
+_LOG2 = float(np.log(2.0))
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def _softplus(x):
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+
+class _Head(_Op):
+    """Shared parts: ports, per-example weights, the autograd fallback for elementwise weights."""
+
+    out_ports = ("Loss",)
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.checks = type(layer).check is not LossLayer.check  # the layer checks its data
+        self.in_ports = tuple(p for p in layer.inputs)
+        self.fallback = LayerVJPOp(layer, (), [])
+        self.fallback.grad_ports = ("Input",)
+
+    def alloc(self, B, dtype, gviews):
+        buf = Buffers()
+        buf.dtype = dtype
+        buf.fb = None
+        return buf
+
+    def forward(self, ins, buf):
+        w = ins.get("Weight")
+        if w is not None and np.ndim(w) > 1:  # elementwise weights: the layer itself
+            buf.fb = self.fallback.alloc(len(w), buf.dtype, {})
+            return self.fallback.forward(ins, buf.fb)
+        buf.fb = None
+        if w is not None:
+            check_in_range(self.layer, "Weight", w, 0.0, np.inf, "non-negative weights")
+        L = self.loss(ins, buf)
+        buf.w = w
+        if w is not None:
+            L = L * w
+        return {"Loss": L}
+
+    def backward(self, gouts, buf, wanted):
+        if buf.fb is not None:
+            return self.fallback.backward(gouts, buf.fb, wanted)
+        gL = gouts["Loss"]
+        if buf.w is not None:
+            gL = gL * buf.w
+        return {"Input": self.grad(gL, buf)}
+
+    def _checked(self, ins):
+        """Input and Target after the layer's own checks (which may convert the Target)."""
+        if not self.checks:
+            return ins["Input"], ins["Target"]
+        data = {"Input": ins["Input"], "Target": ins["Target"]}
+        self.layer.check(data)
+        return data["Input"], data["Target"]
+
+
+# ====================================================================== elementwise losses
+class _ElementwiseHead(_Head):
+    """``L_b = mean over entries of f(x, t)``; ``dL_b/dx = f'(x, t) / n``. Subclasses give ``value``."""
+
+    def loss(self, ins, buf):
+        x, t = self._checked(ins)
+        if t.shape != x.shape:
+            t = t.reshape(x.shape)
+        v, buf.slope = self.value(x, t)
+        B = len(x)
+        buf.n = v.size // B if B else 1
+        buf.shape = x.shape
+        return _add.reduce(v.reshape(B, -1), 1) / buf.n
+
+    def grad(self, gL, buf):
+        c = (gL / buf.n).reshape((-1,) + (1,) * (len(buf.shape) - 1))
+        return (buf.slope() * c).astype(buf.dtype, copy=False)
+
+
+class _MeanSquared(_ElementwiseHead):
+    """``k d^2`` (k = 1, or 1/2 for "l2"): per-example sums by einsum, the gradient in place on ``d``."""
+
+    def __init__(self, layer, half=False):
+        super().__init__(layer)
+        self.k = 0.5 if half else 1.0
+
+    def loss(self, ins, buf):
+        x, t = ins["Input"], ins["Target"]
+        B = len(x)
+        x2 = x.reshape(B, -1)
+        buf.d = d = np.subtract(x2, t.reshape(x2.shape))
+        buf.n, buf.shape = x2.shape[1], x.shape
+        return np.einsum("ij,ij->i", d, d) * (self.k / buf.n)
+
+    def grad(self, gL, buf):
+        d = buf.d
+        d *= (gL * (2.0 * self.k / buf.n))[:, None]
+        return d.reshape(buf.shape) if len(buf.shape) != 2 else d
+
+
+class _MeanAbsolute(_ElementwiseHead):
+    def value(self, x, t):
+        d = x - t
+        return np.abs(d), lambda: np.sign(d)
+
+
+class _Huber(_ElementwiseHead):
+    def __init__(self, layer, rho):
+        super().__init__(layer)
+        self.rho = rho
+
+    def value(self, x, t):
+        d, rho = x - t, self.rho
+        ad = np.abs(d)
+        if rho == 0:
+            return ad, lambda: np.sign(d)
+        inside = ad < rho
+        return (np.where(inside, (0.5 / rho) * d * d, ad - 0.5 * rho),
+                lambda: np.where(inside, d / rho, np.sign(d)))
+
+
+class _LogCosh(_ElementwiseHead):
+    def value(self, x, t):
+        d = x - t
+        ad = np.abs(d)
+        return ad + np.log1p(np.exp(-2.0 * ad)) - _LOG2, lambda: np.tanh(d)
+
+
+class _Hinge(_ElementwiseHead):
+    def __init__(self, layer, squared):
+        super().__init__(layer)
+        self.margin, self.squared = layer.margin, squared
+
+    def value(self, x, t):
+        u = np.maximum(0.0, self.margin - x * t)
+        if self.squared:
+            return u * u, lambda: -2.0 * t * u
+        return u, lambda: -t * (u > 0)
+
+
+class _SigmoidCrossEntropy(_ElementwiseHead):
+    """``(1 - t) x + (1 + (w - 1) t) softplus(-x)`` from logits; ``signed``: labels -1/1 mapped to 0/1."""
+
+    def __init__(self, layer, pos_weight=1.0, signed=False, check_target=None):
+        super().__init__(layer)
+        self.pos_weight, self.signed, self.check_target = pos_weight, signed, check_target
+
+    def _checked(self, ins):
+        if self.check_target is None:
+            return super()._checked(ins)
+        self.check_target(ins["Target"])
+        return ins["Input"], ins["Target"]
+
+    def value(self, x, t):
+        if self.signed:
+            t = (t + 1.0) / 2.0
+        w = self.pos_weight
+        coef = 1.0 + (w - 1.0) * t if np.ndim(w) or w != 1.0 else 1.0
+        v = (1.0 - t) * x + coef * _softplus(-x)
+        return v, lambda: coef * _sigmoid(x) - w * t
+
+
+# ====================================================================== class vectors from logits
+class _SoftmaxCrossEntropy(_Head):
+    """``L = lse(z) sum(a) - a.z`` on logits z (B, k); ``a`` from the target (see the module docstring)."""
+
+    def __init__(self, layer, *, sparse, class_weights, label_smoothing, ignore_index, log_probabilities=False,
+                 own_checks=False):
+        super().__init__(layer)
+        self.sparse, self.eps, self.ignore_index = sparse, label_smoothing, ignore_index
+        self.class_weights = None if class_weights is None else np.asarray(class_weights, float)
+        self.log_probabilities, self.own_checks = log_probabilities, own_checks
+
+    def _target(self, z, t):
+        from ..errors import ParameterError
+
+        k = z.shape[1]
+        if self.class_weights is not None and len(self.class_weights) != k:
+            raise ParameterError(
+                f"{type(self.layer).__name__}: option 'class_weights' has {len(self.class_weights)} entries, but "
+                f"port 'Input' has {k} classes")
+        if self.own_checks:
+            _, t = self._checked({"Input": z, "Target": t})
+            return t
+        if self.sparse:
+            return class_indices(self.layer, "Target", t, k, self.ignore_index)
+        check_distributions(self.layer, "Target", t)
+        return np.reshape(t, z.shape)
+
+    def _coefficients(self, z, t):
+        B, k = z.shape
+        if self.sparse:
+            valid = None if self.ignore_index is None else t != self.ignore_index
+            a = np.zeros((B, k), z.dtype)
+            a[np.arange(B), t if valid is None else np.where(valid, t, 0)] = 1.0
+        else:
+            a = np.asarray(t, z.dtype)
+        if self.eps:
+            a = a * (1.0 - self.eps) + self.eps / k
+        if self.class_weights is not None:
+            a = a * self.class_weights.astype(z.dtype)
+        if self.sparse and self.ignore_index is not None:
+            a = a * valid[:, None]
+        return a
+
+    def loss(self, ins, buf):
+        z = ins["Input"]
+        t = self._target(z, ins["Target"])
+        buf.a = a = self._coefficients(z, t)
+        if self.log_probabilities:
+            return -np.einsum("ij,ij->i", a, z)
+        m = z.max(axis=1, keepdims=True)
+        buf.e = e = np.exp(z - m)
+        buf.s = s = e.sum(axis=1, keepdims=True)
+        buf.asum = asum = a.sum(axis=1)
+        return (np.log(s[:, 0]) + m[:, 0]) * asum - np.einsum("ij,ij->i", a, z)
+
+    def grad(self, gL, buf):
+        if self.log_probabilities:
+            return -buf.a * gL[:, None]
+        g = buf.e / buf.s
+        g *= buf.asum[:, None]
+        g -= buf.a
+        g *= gL[:, None]
+        return g
+
+
+class _IndexCrossEntropy(_Head):
+    """The common case without options: ``L = lse(z) - z[y]``; class indices y (B,); buffers reused."""
+
+    def __init__(self, layer):
+        super().__init__(layer)
+
+    def alloc(self, B, dtype, gviews):
+        buf = super().alloc(B, dtype, gviews)
+        buf.flat_rows = None
+        return buf
+
+    def loss(self, ins, buf):
+        z = ins["Input"]
+        B, k = z.shape
+        y = class_indices(self.layer, "Target", ins["Target"], k)
+        if buf.flat_rows is None or buf.flat_rows.size != B or buf.k != k:
+            buf.flat_rows, buf.k = np.arange(0, B * k, k), k
+            buf.e, buf.m, buf.s = np.empty((B, k), z.dtype), np.empty((B, 1), z.dtype), np.empty((B, 1), z.dtype)
+        _shifted_exp(z, buf.e, buf.m, buf.s)
+        buf.picked = buf.flat_rows + y
+        return (np.log(buf.s[:, 0]) + buf.m[:, 0]) - z.ravel()[buf.picked]
+
+    def grad(self, gL, buf):
+        g = buf.e
+        g /= buf.s
+        g.ravel()[buf.picked] -= 1.0
+        g *= gL[:, None]
+        return g
+
+
+class _CategoricalFocal(_Head):
+    """``L = -alpha_y (1 - p_y)^gamma log p_y`` on logits z (B, k); y class indices (B,)."""
+
+    def __init__(self, layer):
+        super().__init__(layer)
+        self.alpha, self.gamma = layer.alpha, layer.gamma
+
+    def loss(self, ins, buf):
+        z = ins["Input"]
+        x, y = self._checked(ins)
+        B, k = z.shape
+        m = z.max(axis=1, keepdims=True)
+        e = np.exp(z - m)
+        s = e.sum(axis=1, keepdims=True)
+        buf.p = p = e / s
+        rows = np.arange(B)
+        logp = z[rows, y] - m[:, 0] - np.log(s[:, 0])
+        py = p[rows, y]
+        q = 1.0 - py
+        g = self.gamma
+        alpha = 1.0 if self.alpha is None else (np.asarray(self.alpha)[y] if np.ndim(self.alpha) else self.alpha)
+        mod = q ** g
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(q > 0, g * q ** (g - 1.0), 0.0) if g else 0.0
+        # dL/dlog p_y = -alpha (mod - g q^(g-1) p_y log p_y)   (d q / d log p_y = -p_y)
+        buf.c = -alpha * (mod - slope * py * logp)
+        buf.y, buf.rows = y, rows
+        return -alpha * mod * logp
+
+    def grad(self, gL, buf):
+        g = -buf.p
+        g[buf.rows, buf.y] += 1.0
+        g *= (buf.c * gL)[:, None]
+        return g
+
+
+# ====================================================================== choosing
+#: loss heads that read the logits of the op producing their Input: (class name, form) -> that op's name
+LOGIT_LOSSES = {
+    ("CrossEntropyLossLayer", "Index"): "Softmax",
+    ("CrossEntropyLossLayer", "Probabilities"): "Softmax",
+    ("CrossEntropyLossLayer", "Binary"): "LogisticSigmoid",
+}
+
+
+def _known_options(layer, names):
+    """True when every option the layer reports is one of ``names`` (a loss with an option added
+    elsewhere falls back to autograd safely)."""
+    return set(layer.config()) <= set(names)
+
+
+def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
+    """A closed-form head for the built-in loss ``layer``, or None.
+
+    ``input_dims``: the per-example shape of its Input. ``logits_of``: the
+    name of the op producing the Input ("Softmax", "LogisticSigmoid") when the
+    plan offers that op's input (the logits) instead; the head then reads
+    them. ``grad_ports``: the inputs that need a gradient (only "Input" is
+    supported in closed form). Returns ``(head, reads_logits)`` or None.
+    """
+    if tuple(grad_ports) not in (("Input",), ()) or not type(layer).__module__.startswith("lossviz.losses"):
+        return None
+    name = type(layer).__name__
+    cfg = layer.config()
+    vector = input_dims is not None and len(input_dims) == 1
+    form = cfg.get("form")
+    if name == "CrossEntropyLossLayer" and _known_options(layer, ("form", "class_weights", "label_smoothing",
+                                                                  "ignore_index")):
+        if form in ("Index", "Probabilities") and logits_of == "Softmax" and vector:
+            plain = form == "Index" and not layer.class_weights and not layer.label_smoothing \
+                and layer.ignore_index is None
+            if plain:
+                return _IndexCrossEntropy(layer), True
+            return _SoftmaxCrossEntropy(layer, sparse=form == "Index", class_weights=layer.class_weights,
+                                        label_smoothing=layer.label_smoothing,
+                                        ignore_index=layer.ignore_index), True
+        if form == "Binary" and logits_of == "LogisticSigmoid":
+            def check(t):
+                check_in_range(layer, "Target", t, 0.0, 1.0, "probabilities (between 0 and 1)")
+
+            return _SigmoidCrossEntropy(layer, check_target=check), True
+        return None
+    if name == "SoftmaxCrossEntropyLossLayer" and vector and _known_options(
+            layer, ("axis", "sparse_label", "from_logits", "class_weights", "label_smoothing", "ignore_index")):
+        if layer.axis not in (-1, 0):
+            return None
+        return _SoftmaxCrossEntropy(layer, sparse=layer.sparse_label, class_weights=layer.class_weights,
+                                    label_smoothing=layer.label_smoothing, ignore_index=layer.ignore_index,
+                                    log_probabilities=layer.from_logits, own_checks=True), False
+    if name == "CategoricalFocalLossLayer" and vector and _known_options(layer, ("alpha", "gamma")):
+        return _CategoricalFocal(layer), False
+    simple = {
+        ("MeanSquaredLossLayer", ()): lambda: _MeanSquared(layer),
+        ("L2LossLayer", ()): lambda: _MeanSquared(layer, half=True),
+        ("MeanAbsoluteLossLayer", ()): lambda: _MeanAbsolute(layer),
+        ("HuberLossLayer", ("rho",)): lambda: _Huber(layer, layer.rho),
+        ("SmoothL1LossLayer", ("beta",)): lambda: _Huber(layer, layer.beta),
+        ("LogCoshLossLayer", ()): lambda: _LogCosh(layer),
+        ("HingeLossLayer", ("margin",)): lambda: _Hinge(layer, squared=False),
+        ("SquaredHingeLossLayer", ("margin",)): lambda: _Hinge(layer, squared=True),
+        ("LogisticLossLayer", ("label_format",)): lambda: _SigmoidCrossEntropy(
+            layer, signed=layer.label_format == "signed"),
+    }
+    for (cls, options), build in simple.items():
+        if name == cls and _known_options(layer, options):
+            return build(), False
+    if name == "SigmoidBinaryCrossEntropyLossLayer" and _known_options(layer, ("from_sigmoid", "pos_weight")):
+        if layer.from_sigmoid:
+            return None
+        w = 1.0 if layer.pos_weight is None else (np.asarray(layer.pos_weight) if np.ndim(layer.pos_weight)
+                                                   else layer.pos_weight)
+        if np.ndim(w) and (not input_dims or input_dims[-1] != len(w)):
+            return None  # the layer's check gives the error
+        return _SigmoidCrossEntropy(layer, pos_weight=w), False
+    return None
