@@ -199,7 +199,8 @@ class TrainingPanel:
             y = self._class_labels()
             xlim, ylim = data_limits(X)
             out = next((r.port for r in self.rows if not r.is_loss_port), None)
-            self.surface = SurfaceRenderer(X, y, xlim=xlim, ylim=ylim, resolution=resolution, size=surface_size,
+            self.surface = SurfaceRenderer(X, y, xlim=xlim, ylim=ylim, resolution=resolution,
+                                           repeat=max(1, -(-400 // resolution)),
                                            output=out if len(net.outputs) > 1 else None)
         self.curve_image = widgets.Image(format="jpeg", layout=widgets.Layout(width=f"{curve_size[0]}px"))
         self.surface_image = widgets.Image(format="jpeg", layout=widgets.Layout(

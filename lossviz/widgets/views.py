@@ -93,34 +93,51 @@ def _lookup_tables():
 _TABLES = None
 
 
-def fast_colors(values) -> np.ndarray:
-    """RGB uint8 (rows, cols, 3) of a surface's values, as :func:`lossviz.plot.surface_colors` colours them.
+def colour_index(values):
+    """Each point's entry (uint8) in the 256-entry colour table of its number of values (1 or 2).
 
-    One or two values per point (a scalar output, two class probabilities) go through a 256-entry
-    colour table (the same colours to within 1/255 of the colour scale, about 5 times faster);
-    more classes use ``surface_colors`` itself.
+    Two class probabilities: ``255 * p1 / (p0 + p1)``; one value: scaled to [0, 255] over the grid.
     """
-    global _TABLES
-    from ..plot.surface import surface_colors
-
     values = np.asarray(values)
-    k = values.shape[-1]
-    if k > 2:
-        return (surface_colors(values) * 255).astype(np.uint8)
-    if _TABLES is None:
-        _TABLES = _lookup_tables()
     with np.errstate(all="ignore"):
-        if k == 2:
+        if values.shape[-1] == 2:
             total = values[..., 0] + values[..., 1]
-            w = np.where(total > 0, values[..., 1] / total, 0.5)
+            w = np.divide(values[..., 1], total, out=np.full(total.shape, 0.5), where=total > 0)
         else:
             v = values[..., 0]
             finite = v[np.isfinite(v)]
             lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
             w = (v - lo) / (hi - lo) if hi > lo else np.full(v.shape, 0.5)
-        index = (np.nan_to_num(np.clip(w, 0.0, 1.0), nan=0.5) * 255 + 0.5).astype(np.uint8)
-    return _TABLES[k - 1][index]
+        w = np.clip(w, 0.0, 1.0, out=w if w.dtype == np.float64 else None)
+        w[np.isnan(w)] = 0.5
+        return (w * 255 + 0.5).astype(np.uint8)
 
+
+def colour_table(k):
+    """The 256 x 3 uint8 colour table for 1 or 2 values per point (see :func:`colour_index`)."""
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _lookup_tables()
+    return _TABLES[k - 1]
+
+
+def fast_colors(values, repeat=1) -> np.ndarray:
+    """RGB uint8 (rows * repeat, cols * repeat, 3) of a surface's values, coloured as
+    :func:`lossviz.plot.surface_colors` colours them, each grid point ``repeat`` x ``repeat`` pixels.
+
+    One or two values per point (a scalar output, two class probabilities) go through a 256-entry
+    colour table (the same colours to within 1/255 of the colour scale, several times faster);
+    more classes use ``surface_colors`` itself.
+    """
+    from ..plot.surface import surface_colors
+
+    values = np.asarray(values)
+    k = values.shape[-1]
+    if k > 2:
+        rgb = (surface_colors(values) * 255).astype(np.uint8)
+        return np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1) if repeat > 1 else rgb
+    rgb = colour_table(k)[colour_index(values)]
+    return np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1) if repeat > 1 else rgb
 
 
 class SurfaceRenderer:
@@ -131,11 +148,12 @@ class SurfaceRenderer:
     X : (n, 2) the points to draw; labels : (n,) integer classes (colours) or None (grey points).
     xlim, ylim : the plotted region (default: :func:`data_limits` of X).
     resolution : grid points per axis the net is evaluated on (200: 40,000 evaluations).
-    size : the image's side in pixels (the grid is resized to it, bilinear).
+    repeat : pixels per grid point along each axis (the image is ``resolution * repeat`` pixels wide;
+        the page scales it to the width it is shown at).
     output : the output port to show when the net has several.
     """
 
-    def __init__(self, X, labels=None, *, xlim=None, ylim=None, resolution=200, size=400, output=None):
+    def __init__(self, X, labels=None, *, xlim=None, ylim=None, resolution=200, repeat=2, output=None):
         self.X = np.asarray(X, dtype=float)
         if self.X.ndim != 2 or self.X.shape[1] != 2:
             from ..errors import ShapeError
@@ -145,7 +163,8 @@ class SurfaceRenderer:
             dx, dy = data_limits(self.X)
             xlim, ylim = xlim or dx, ylim or dy
         self.xlim, self.ylim = tuple(map(float, xlim)), tuple(map(float, ylim))
-        self.resolution, self.size, self.output = int(resolution), int(size), output
+        self.resolution, self.repeat, self.output = int(resolution), int(repeat), output
+        self.size = self.resolution * self.repeat
         self.labels = None if labels is None else np.asarray(labels)
         # pixel coordinates of the points (y grows upwards in the plot, downwards in the image)
         (x0, x1), (y0, y1) = self.xlim, self.ylim
@@ -200,13 +219,11 @@ class SurfaceRenderer:
     def rgb(self, net, losses=None) -> np.ndarray:
         """The frame as an RGB array (size, size, 3) uint8: surface, then points (radius by ``losses``).
 
-        The grid's colours are enlarged to ``size`` by repeating pixels (the browser smooths the
-        image when it scales it); the points are stamped as discs with a dark rim, the largest
+        Each grid point is ``repeat`` x ``repeat`` pixels (the browser smooths the image when it
+        scales it); the points are stamped as discs with a dark rim, the largest
         (worst-fitted) last so they stay visible.
         """
-        colors = fast_colors(self.values(net))[::-1]  # row 0 at the top
-        rows = (np.arange(self.size) * self.resolution) // self.size
-        image = np.ascontiguousarray(colors[rows[:, None], rows[None, :]])
+        image = np.ascontiguousarray(fast_colors(self.values(net)[::-1], self.repeat))  # row 0 at the top
         radii = self.radii(losses)
         if radii is None:
             radii = np.full(len(self.X), 2.5)
@@ -332,11 +349,14 @@ class CurveRenderer:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+        # fixed margins: a layout engine would re-solve the layout on every full render
+        self.figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        self.figure.subplots_adjust(left=70 / width, right=1 - 12 / width, bottom=44 / height, top=1 - 10 / height)
         self.canvas = FigureCanvasAgg(self.figure)
         self.ax = self.figure.add_subplot()
         self.refit_seconds = refit_seconds
         self._lines: dict = {}
+        self._decorations: list = []
         self._background = None
         self._key = None
         self._fitted_at = 0.0
@@ -364,12 +384,12 @@ class CurveRenderer:
         ally = np.concatenate(ys)
         log = bool(np.all(ally > 0))
         lo, hi = float(ally.min()), float(ally.max())
-        if log:
-            ylim = (lo / 1.6, hi * 1.6)
+        if log:  # a decade of room below: a falling loss re-fits the axes rarely
+            ylim = (lo / 10, hi * 1.5)
         else:
             pad = 0.1 * (hi - lo) or 0.5
             ylim = (lo - pad, hi + pad)
-        return (min(0.0, xmin), max(10.0, xmax * 1.4 + 1)), ylim, log
+        return (min(0.0, xmin), max(10.0, 2.0 * xmax)), ylim, log
 
     def _fits(self, series):
         (x0, x1), (y0, y1) = self.ax.get_xlim(), self.ax.get_ylim()
@@ -392,11 +412,30 @@ class CurveRenderer:
             span = (ally.max() - ally.min()) / (y1 - y0)
         return bool(span < 1 / 3 or xmax < x1 / 3)
 
-    def _full_render(self, series, marks):
+    def _setup_axes(self, log):
+        """Scale, labels and tick formatting; done once per scale (``set_yscale`` rebuilds the ticks)."""
         ax = self.ax
-        ax.clear()
-        self._lines = {}
-        (xlim, ylim, log) = self._limits(series)
+        ax.set_yscale("log" if log else "linear")
+        if log:  # plain tick labels: mathtext exponents cost tens of ms per full render
+            from matplotlib.ticker import FuncFormatter, LogLocator
+
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.minorticks_off()
+        ax.set_xlabel("round (passes over the training data)")
+        ax.set_ylabel("loss (mean per example)")
+        ax.grid(True, which="major", color="0.9", lw=0.6)
+        self._log = log
+
+    def _full_render(self, series, marks):
+        """Re-fit the limits, rebuild lines, marks and legend, render everything but the lines."""
+        ax = self.ax
+        for artist in [*self._lines.values(), *self._decorations]:
+            artist.remove()
+        self._lines, self._decorations = {}, []
+        xlim, ylim, log = self._limits(series)
+        if log != getattr(self, "_log", None):
+            self._setup_axes(log)
         names = list(series)
         terms = sorted({n.split(" \u00d7")[0] for n in names if n not in ("total", "validation")})
         for name in names:
@@ -404,20 +443,19 @@ class CurveRenderer:
             index = terms.index(base) if base in terms else None
             (line,) = ax.plot([], [], animated=True, **self._style(name, index))
             self._lines[name] = line
-        ax.set_yscale("log" if log else "linear")
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
-        ax.set_xlabel("round (passes over the training data)")
-        ax.set_ylabel("loss (mean per example)")
-        ax.grid(True, which="major", color="0.9", lw=0.6)
-        for i, (x, text) in enumerate(marks):
-            ax.axvline(x, color="#7f7f7f", lw=0.8, ls="-.")
-            ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4 - 10 * (i % 4)),
-                        textcoords="offset points", fontsize=7, color="0.25", va="top", clip_on=True)
+        for i, (x, text) in enumerate(marks[-6:]):
+            self._decorations.append(ax.axvline(x, color="#7f7f7f", lw=0.8, ls="-."))
+            self._decorations.append(ax.annotate(
+                text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4 - 10 * (i % 4)),
+                textcoords="offset points", fontsize=7, color="0.25", va="top", annotation_clip=True))
         if self._lines:
-            ax.legend(handles=list(self._lines.values()), loc="upper right", fontsize=7.5, frameon=False)
+            self._decorations.append(ax.legend(handles=list(self._lines.values()), loc="upper right", fontsize=7.5,
+                                               frameon=False))
         else:
-            ax.text(0.5, 0.5, "press Train", transform=ax.transAxes, ha="center", color="0.5")
+            self._decorations.append(ax.text(0.5, 0.5, "press Train", transform=ax.transAxes, ha="center",
+                                             color="0.5"))
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._fitted_at = time.monotonic()
@@ -467,7 +505,7 @@ class Redrawer:
     next frame, never queued. ``draw`` exceptions go to ``on_error``. :meth:`close` ends the thread.
     """
 
-    def __init__(self, draw, *, max_fps=20.0, budget=0.35, on_error=None, name="lossviz-redraw"):
+    def __init__(self, draw, *, max_fps=25.0, budget=0.45, on_error=None, name="lossviz-redraw"):
         self.draw = draw
         self.min_interval = 1.0 / float(max_fps)
         self.budget = float(budget)
