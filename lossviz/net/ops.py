@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NetTypeError, PortError, check_random_seed
-from .graph import GRAPH, NetGraph
+from .graph import GRAPH, NetGraph, NetPort
 from .layer import Layer
 
 __all__ = ["NetInitialize", "NetExtract", "NetTake"]
@@ -64,11 +64,13 @@ def NetTake(net, ports):
 
     ``NetTake(training_net, "Output")`` removes the layers and input ports
     that do not feed "Output" (Wolfram: "remove all but the desired output
-    and input").
+    and input"). Ports are names or graph ports, as Wolfram writes
+    ``NetTake[net, {NetPort["Input"], NetPort["Output"]}]``:
+    ``NetTake(net, [NetPort("Input"), NetPort("Output")])``.
     """
     if not isinstance(net, NetGraph):
         raise NetTypeError(f"NetTake: expected a NetGraph or NetChain, got {type(net).__name__}")
-    wanted = [ports] if isinstance(ports, str) else list(ports)
+    wanted = [_port_name(p) for p in ([ports] if isinstance(ports, (str, NetPort)) else list(ports))]
     outputs = [p for p in wanted if p not in net.inputs]
     for p in outputs:
         if p not in net.outputs:
@@ -97,3 +99,15 @@ def NetTake(net, ports):
         if p in net.inputs and p not in new.inputs:
             raise PortError(f"NetTake: input {p!r} does not feed {', '.join(map(repr, outputs))}")
     return new
+
+
+def _port_name(port):
+    """A graph port's name from ``"Output"`` or ``NetPort("Output")`` (a TypeError for anything else)."""
+    if isinstance(port, NetPort):
+        if len(port.path) != 1:
+            raise NetTypeError(f"NetTake: {port!r} names a port of layer {port.path[0]!r}; NetTake keeps ports of "
+                               f"the net itself, e.g. NetPort({port.path[1]!r}) when the net has that port")
+        return port.path[0]
+    if not isinstance(port, str):
+        raise NetTypeError(f"NetTake: a port is a name or NetPort(name), got {port!r}")
+    return port

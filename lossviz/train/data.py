@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError, PortError, ShapeError, describe_shape
-from ..net.ports import PortType
+from ..net.ports import VARYING, PortType
 
-__all__ = ["as_port_dict", "check_finite", "read_data", "read_examples", "split_validation", "shuffled_batches"]
+__all__ = ["as_port_dict", "check_finite", "read_data", "read_examples", "split_validation", "shuffled_batches",
+           "is_ragged", "equal_shape_groups"]
 
 
 def as_port_dict(data, input_port: str | None, target_port: str | None, *, what="data"):
@@ -54,11 +55,13 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
         arrays, is_batch = t.coder.encode(data, port)
         if not is_batch:
             raise DataError(f"port {port!r}: expected a list of examples, got one example {data!r}")
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ShapeError(f"port {port!r}: training sequences must have one length, got lengths "
-                             f"{sorted({s[0] for s in shapes})}")
+        if len({a.shape for a in arrays}) > 1:
+            return _ragged(arrays)  # strings of different lengths
         return np.stack(arrays)
+    if t.dims is not None and VARYING in t.dims and isinstance(data, (list, tuple)):
+        examples = _read_sequences(t, data, port)
+        if examples is not None:
+            return examples
     try:
         arr = np.asarray(data)
     except ValueError:
@@ -88,6 +91,62 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
             raise DataError(f"port {port!r}: expected integer class indices, got fractional values")
         return arr.astype(np.int64)
     return arr.astype(float)
+
+
+def _ragged(arrays) -> np.ndarray:
+    """Examples of different shapes as a 1-D object array of per-example arrays (see :func:`is_ragged`)."""
+    out = np.empty(len(arrays), dtype=object)
+    for i, a in enumerate(arrays):
+        out[i] = a
+    return out
+
+
+def _read_sequences(t: PortType, data, port):
+    """A list of "Varying" sequences of different lengths as a ragged object array (None if they agree)."""
+    items = []
+    for i, x in enumerate(data):
+        try:
+            a = np.asarray(x, dtype=np.int64 if t.kind == "Integer" else float)
+        except (TypeError, ValueError):
+            raise DataError(f"port {port!r}: cannot read numbers from example {i} (0-based), {x!r}; expected "
+                            f"{t.describe()}") from None
+        if a.ndim != len(t.dims) or any(isinstance(w, int) and g != w for g, w in zip(a.shape, t.dims)):
+            raise ShapeError(f"port {port!r}: example {i} (0-based) has shape {a.shape}, expected "
+                             f"{describe_shape(t.dims)}")
+        items.append(a)
+    if not items or len({a.shape for a in items}) == 1:
+        return None
+    return _ragged(items)
+
+
+def is_ragged(arr) -> bool:
+    """True for a port whose examples have different shapes ("Varying" sequences of different lengths).
+
+    Such a port is held as a 1-D object array of per-example arrays: nothing
+    is padded. A batch of them is computed in groups of equal shape
+    (:func:`equal_shape_groups`), so each example's loss is exactly its loss
+    alone, and the batch's loss is the mean over its examples.
+    """
+    return arr.dtype == object
+
+
+def equal_shape_groups(batch: dict):
+    """Split a batch holding ragged ports into ``[(sub-batch of stacked arrays, size)]`` of equal shapes.
+
+    Examples keep their order within a group; groups come in the order of
+    their first example. A batch without ragged ports is one group.
+    """
+    ragged = [p for p, a in batch.items() if is_ragged(a)]
+    n = len(next(iter(batch.values())))
+    if not ragged:
+        return [(batch, n)]
+    groups = {}
+    for i in range(n):
+        groups.setdefault(tuple(np.shape(batch[p][i]) for p in ragged), []).append(i)
+    out = []
+    for idx in groups.values():
+        out.append(({p: (np.stack(list(a[idx])) if p in ragged else a[idx]) for p, a in batch.items()}, len(idx)))
+    return out
 
 
 def check_lengths(arrays: dict, what="data"):
@@ -190,6 +249,12 @@ def check_finite(arrays: dict, what="data"):
     arrays cannot hold either).
     """
     for port, arr in arrays.items():
+        if is_ragged(arr):
+            bad = [i for i, x in enumerate(arr) if x.dtype.kind in "fc" and not np.isfinite(x).all()]
+            if bad:
+                raise DataError(f"{what}: port {port!r}, example {bad[0]} (0-based) holds NaN or an infinite "
+                                f"value; training needs finite numbers")
+            continue
         if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
             continue
         bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)  # per example
@@ -228,6 +293,8 @@ def _weight_type(spec):
 def _check_targets(term, arr):
     """Targets the loss cannot take get a clear error before training."""
     t = term.loss.inputs["Target"]
+    if is_ragged(arr):
+        arr = np.concatenate([np.ravel(x) for x in arr])
     if t.kind == "Integer" and term.loss.inputs["Input"].dims:
         n = term.loss.inputs["Input"].dims[-1]
         if isinstance(n, int) and arr.size and (arr.min() < 0 or arr.max() >= n):

@@ -5,6 +5,7 @@ from ..net.layer import Layer
 from ..net.ops import NetInitialize
 from ..errors import NetTypeError
 from .data import as_port_dict
+from .infer import infer_shapes
 from .spec import Automatic, resolve_loss
 
 __all__ = ["loss_and_gradient"]
@@ -29,11 +30,12 @@ def loss_and_gradient(net, data, loss_function=Automatic):
 
     if not isinstance(net, Layer):
         raise NetTypeError(f"loss_and_gradient: expected a net, got {type(net).__name__}")
-    if not net.initialized:
-        net = NetInitialize(net, random_seed=0)
     in_port = next(iter(net.inputs)) if len(net.inputs) == 1 else None
     out_port = next(iter(net.outputs)) if len(net.outputs) == 1 else None
     raw = as_port_dict(data, in_port, out_port)
+    net, _ = infer_shapes(net, raw, loss_function)  # undeclared port shapes from the data, as NetTrain
+    if not net.initialized:
+        net = NetInitialize(net, random_seed=0)
     spec = resolve_loss(net, loss_function, raw)
     step = AutogradStep(net, spec)
     subs, grads = step.step(read_data(net, spec, raw, "data"))

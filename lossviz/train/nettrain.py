@@ -31,7 +31,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     ----------
     net : Layer
         A net (NetChain, NetGraph or a single layer). Uninitialized parameters
-        are initialized from ``random_seed``.
+        are initialized from ``random_seed``. Port shapes that were not
+        declared are read off the training data (``LinearLayer()`` trained on
+        numbers has a "Real" input and output); ``results["InferredShapes"]``
+        says what was inferred (see :mod:`lossviz.train.infer`).
     data : dict, (inputs, targets) or list of (input, target) pairs
         ``{"Input": X, "Output": Y}`` keyed by port: the net's inputs, and for
         every attached loss with a target, the target under the name of the
@@ -53,8 +56,19 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     batch_size : int
         Examples per gradient step (default 64; the last batch may be smaller).
     method : "ADAM", "SGD", "RMSProp", "SignSGD", (name, {options}) or an optimizer
-    learning_rate : float
-        Default: the method's (ADAM 0.001, SGD 0.01).
+    learning_rate : float or None
+        None (default): chosen for this net and data by a short learning-rate
+        range test before training (100 batches on a copy of the initial
+        parameters, rates from 1/100 to 1000 times the method's default, ADAM
+        0.001 / SGD 0.01; the rate at the lowest smoothed loss, divided by 10;
+        see :meth:`TrainingSession.find_learning_rate`). It is what makes a
+        first call fit: ``NetTrain(LinearLayer(), [(1, 1.9), (2, 4.1), (3, 6.0),
+        (4, 8.1)])`` gives 1.95, 4.00, 6.05, 8.10 (the least-squares line),
+        where ADAM's 0.001 would still be far off after 2000 steps. The choice
+        is in ``results["LearningRate"]`` and ``results["LearningRateSearch"]``
+        (rates, losses, rule, seconds); it costs at most 100 extra batches
+        (a few percent of the default 2000) and is not counted in
+        ``TotalTrainingTime``. Give a number to skip the test.
     learning_rate_schedule : None, "Cosine", "Linear" or f(progress) -> factor
     l2_regularization, gradient_clipping : float
         Weight decay added to the gradient; clipping of the gradient's global norm.
@@ -67,8 +81,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         has not improved for k rounds.
     time_goal : float
         Seconds to train for.
-    progress : "auto", None or callable
-        "auto" shows a tqdm bar (a widget in notebooks, text in terminals).
+    progress : "auto", "Print", None or callable
+        "auto" shows a tqdm bar (a widget in notebooks, text in terminals);
+        "Print" prints one line per round to stdout (at most 2 a second, and
+        always the first and last round): round, loss and validation loss.
     callbacks : callable or list of callables
         Called with a :class:`TrainingEvent` after every batch and round;
         returning "StopTraining" stops training.
@@ -110,16 +126,20 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         from .progress import ProgressBar
 
         callbacks.insert(0, ProgressBar())
+    elif progress == "Print":
+        callbacks.insert(0, PrintProgress())
     elif callable(progress):
         callbacks.insert(0, progress)
     elif progress not in (None, False):
-        raise ParameterError(f"NetTrain: progress must be 'auto', None or a callable, got {progress!r}")
+        raise ParameterError(f"NetTrain: progress must be 'auto', None or a callable, or 'Print'; got {progress!r}")
     session = TrainingSession(
         net, data, loss_function, validation_set=validation_set, batch_size=batch_size, method=method,
         learning_rate=learning_rate, learning_rate_schedule=learning_rate_schedule,
         l2_regularization=l2_regularization, gradient_clipping=gradient_clipping, random_seed=random_seed,
         training_stopping_criterion=training_stopping_criterion, working_precision=working_precision,
         callbacks=callbacks)
+    if learning_rate is None:
+        session.find_learning_rate()
     if max_rounds is None and not time_goal:
         batches_per_round = math.ceil(session.n / session.batch_size)
         max_rounds = min(10000, max(10, math.ceil(AUTOMATIC_STEPS / batches_per_round)))
@@ -130,6 +150,40 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     if isinstance(prop, list):
         return [results if p == "All" else results[p] for p in prop]
     return results[prop]
+
+
+class PrintProgress:
+    """``progress="Print"``: one line per round on stdout, at most every ``interval`` seconds.
+
+    The first and the last round are always printed; a line reads
+    ``round 12/40  loss 0.0123  validation 0.015  (0.4 s)``, and a last line with the reason it stopped.
+    """
+
+    wants_batches = False
+
+    def __init__(self, interval=0.5):
+        self.interval = interval
+        self._shown = None
+
+    def __call__(self, event):
+        import time
+
+        if event.kind == "start":
+            self._shown = None
+        elif event.kind == "round":
+            now = time.monotonic()
+            last = bool(event.max_rounds) and event.round >= event.max_rounds
+            if self._shown is None or now - self._shown >= self.interval or last:
+                self._shown = now
+                total = f"/{event.max_rounds}" if event.max_rounds else ""
+                parts = [f"round {event.round}{total}", f"loss {event.round_loss:.4g}"]
+                if event.validation_loss is not None:
+                    parts.append(f"validation {event.validation_loss:.4g}")
+                parts.append(f"({event.elapsed:.1f} s)")
+                print("  ".join(parts), flush=True)
+        elif event.kind == "end":
+            print(f"done: {event.reason} after {event.round} rounds"
+                  + (f", loss {event.round_loss:.4g}" if event.round_loss is not None else ""), flush=True)
 
 
 #: names other libraries use for NetTrain's options

@@ -34,8 +34,21 @@ PROPERTIES = {
                             "made while training (TrainingSession.set_loss_function ...)",
     "ParameterTrajectory": "[(round, parameter tree)]: the parameters at round 0 and after rounds, "
                            "thinned to at most 100 snapshots (for loss_landscape)",
+    "TrainingNet": "the trained net with its loss layers attached (a NetGraph with target inputs and loss outputs)",
+    "InferredShapes": "{port: shape} of the ports whose shapes were read off the training data",
+    "LearningRateSearch": "the learning-rate range test run when learning_rate was not given: rates, losses, "
+                          "smoothed losses, the chosen rate and the rule (None when a rate was given)",
+    "RoundMeasurements": "one dict per round: 'Loss', and for classifiers (CrossEntropyLossLayer outputs) "
+                         "'Accuracy' and 'ErrorRate' on up to 512 training examples (rounds whose measurement "
+                         "would exceed 5% of the training time have only 'Loss'; the last round is always measured)",
+    "ValidationMeasurements": "one dict per round: the validation 'Loss', 'Accuracy' and 'ErrorRate'",
+    "ErrorRatePlot": "a plot of the error rate (training and validation) against the round, for classifiers",
+    "FinalPlots": "{'Loss': LossPlot, 'ErrorRate': ErrorRatePlot (classifiers only)}",
+    "Properties": "the names of the properties",
 }
 ALIASES = {"LossEvolutionPlot": "LossPlot", "FinalRoundLoss": "RoundLoss"}
+#: values stored as a function that builds them (costly, and rarely asked for)
+_LAZY = ("TrainingNet",)
 
 
 class NetTrainResults:
@@ -67,6 +80,17 @@ class NetTrainResults:
             from ..plot import loss_plot
 
             return loss_plot(self)
+        if key == "ErrorRatePlot":
+            return error_rate_plot(self)
+        if key == "FinalPlots":
+            plots = {"Loss": self["LossPlot"]}
+            if _has_error_rates(self):
+                plots["ErrorRate"] = error_rate_plot(self)
+            return plots
+        if key == "Properties":
+            return self.properties
+        if key in _LAZY and callable(self._values.get(key)):
+            self._values[key] = self._values[key]()  # built once, when first asked for
         if key not in self._values:
             raise PortError(f"unknown property {key!r}; the properties are {', '.join(PROPERTIES)}")
         return self._values[key]
@@ -84,6 +108,9 @@ class NetTrainResults:
             ("stopped because", v["ReasonTrainingStopped"]),
             ("time", f"{v['TotalTrainingTime']:.2f} s, {v['MeanExamplesPerSecond']:,.0f} examples/s"),
             ("method", repr(v["Method"])),
+            ("learning rate", _rate(v)),
+            ("inferred shapes", ", ".join(f"{p!r}: {s!r}" for p, s in (v.get("InferredShapes") or {}).items())
+             or None),
         ]
         return [(k, x) for k, x in rows if x is not None]
 
@@ -101,3 +128,52 @@ class NetTrainResults:
 
 def _fmt(x):
     return None if x is None else f"{x:.6g}"
+
+
+def _rate(values):
+    search = values.get("LearningRateSearch")
+    rate = values.get("LearningRate")
+    if rate is None:
+        return None
+    return f"{rate:.4g} (range test: {search['rule']})" if search else f"{rate:.4g}"
+
+
+def _error_rates(measurements):
+    """``{name: [(round, error rate)]}`` from a list of per-round measurement dicts."""
+    series = {}
+    for r, m in enumerate(measurements, start=1):
+        for k, x in m.items():
+            if k.endswith("ErrorRate"):
+                series.setdefault(k, []).append((r, x))
+    return series
+
+
+def _has_error_rates(results):
+    return bool(_error_rates(results["RoundMeasurements"]) or _error_rates(results["ValidationMeasurements"]))
+
+
+def error_rate_plot(results):
+    """A matplotlib Figure (no pyplot) of the error rate against the round: training and validation.
+
+    Training error rates are measured on up to 512 training examples after
+    each round (see "RoundMeasurements"); validation ones on the whole
+    validation set. A PortError when the net has no classifier output.
+    """
+    train = _error_rates(results["RoundMeasurements"])
+    valid = _error_rates(results["ValidationMeasurements"])
+    if not train and not valid:
+        raise PortError("ErrorRatePlot: the net has no classifier output (no CrossEntropyLossLayer), so no error "
+                        "rate was measured; LossPlot shows the loss")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    for label, series, style in (("training", train, "-"), ("validation", valid, "--")):
+        for name, points in series.items():
+            rounds, rates = zip(*points)
+            suffix = "" if name == "ErrorRate" else f" {name.removesuffix('/ErrorRate')}"
+            ax.plot(rounds, rates, style, marker="o" if len(points) < 30 else None, label=label + suffix)
+    ax.set(xlabel="round", ylabel="error rate", ylim=(0, None), title="Error rate")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig

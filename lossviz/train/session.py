@@ -29,6 +29,7 @@ change the last bits of matrix products).
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -39,8 +40,9 @@ import numpy as np
 from ..errors import DataError, NetTypeError, ParameterError, check_random_seed
 from ..net.layer import Layer
 from ..net.ops import NetInitialize
-from .data import GATHER_BYTES, as_port_dict, check_lengths, read_data
+from .data import GATHER_BYTES, as_port_dict, check_lengths, equal_shape_groups, is_ragged, read_data
 from .events import StopTraining, TrainingEvent
+from .infer import infer_shapes
 from .optimizers import check_schedule, make_optimizer, schedule_factor
 from .results import NetTrainResults
 from .spec import Automatic, Scaled, resolve_loss
@@ -52,6 +54,13 @@ __all__ = ["TrainingSession", "TrainingDivergedWarning", "TrainingStalledWarning
 MAX_TRAJECTORY = 100
 #: evaluation of validation sets runs in chunks of this many examples
 EVALUATION_CHUNK = 1024
+#: RoundMeasurements of classifiers (accuracy, error rate) use at most this many training examples
+MEASURE_EXAMPLES = 512
+#: ... and take at most this fraction of the training time (rounds beyond it are not measured)
+MEASURE_TIME_FRACTION = 0.05
+#: the learning-rate range test: steps, and its rates relative to the method's default learning rate
+RANGE_TEST_STEPS = 100
+RANGE_TEST_SPAN = (1e-2, 1e3)
 
 
 class TrainingDivergedWarning(RuntimeWarning):
@@ -192,6 +201,8 @@ class TrainingSession:
         elif validation_set is not None:
             self._raw_valid = as_port_dict(validation_set, self._in_port, self._out_port, what="validation_set")
         self._rng = np.random.default_rng(self.random_seed)
+        # undeclared port shapes come from the data (Wolfram's NetTrain[LinearLayer[], {1 -> 1.9, ...}])
+        net, self.inferred_shapes = infer_shapes(net, self._raw, loss_function)
         spec = resolve_loss(net, loss_function, self._raw)
         arrays = read_data(net, spec, self._raw, "data")
         self._held = None
@@ -244,7 +255,9 @@ class TrainingSession:
         self._perm, self._pos, self._block = None, 0, None
         self._names = list(self.spec.sub_loss_names)
         self._hist = {"batch": [], "round": [], "valid": [], "round_subs": {k: [] for k in self._names},
-                      "round_scaled": {k: [] for k in self._names}, "valid_subs": {k: [] for k in self._names}}
+                      "round_scaled": {k: [] for k in self._names}, "valid_subs": {k: [] for k in self._names},
+                      "round_measures": [], "valid_measures": []}
+        self._measure_time = 0.0
         self._round_acc = self._new_round_acc()
         self._best = {"loss": math.inf, "round": None, "leaves": None}
         self._best_train = {"loss": math.inf, "round": 0, "leaves": [a.copy() for a in self._engine.leaves]}
@@ -505,6 +518,7 @@ class TrainingSession:
         self.elapsed = elapsed0 + time.perf_counter() - start
         self._reason = reason
         self.last_error = error
+        self._measure_last_round()
         if reason == "Diverged":
             pass
         elif reason in ("MaxTrainingRounds", "TimeGoal", "EarlyStopping", "UserStop"):
@@ -550,7 +564,7 @@ class TrainingSession:
         """One gradient step; returns (diverged, examples). Ends the round when the data is used up."""
         batch, k = self._next_batch()
         self._lr = learning_rate(k)
-        subs, grads = self._engine.step(batch)
+        subs, grads = self._step(batch)
         scales = self._scales
         loss = float(subs[0]) * scales[0] if len(scales) == 1 else float(subs @ scales)
         if not math.isfinite(loss):
@@ -612,11 +626,18 @@ class TrainingSession:
             self._hist["round_subs"][name].append(current[name])
             self._hist["round_scaled"][name].append(current[name] * scale_of.get(name, math.nan))
         val_loss = None
+        measures = {"Loss": round_loss}
+        if self._classifier_terms() and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
+            t0 = time.perf_counter()
+            measures.update(self.measure(self._measure_sample()))
+            self._measure_time += time.perf_counter() - t0
+        self._hist["round_measures"].append(measures)
         if self._valid is not None:
             val_loss, val_subs = self.evaluate(self._valid)
             self._hist["valid"].append(val_loss)
             for name in self._names:
                 self._hist["valid_subs"][name].append(val_subs.get(name, math.nan))
+            self._hist["valid_measures"].append({"Loss": val_loss, **self.measure(self._valid)})
         watched = val_loss if self._valid is not None else round_loss
         if watched is not None and math.isfinite(watched) and watched < self._best["loss"] - self._min_delta:
             self._best.update(loss=watched, round=self.round)
@@ -635,6 +656,15 @@ class TrainingSession:
             examples_per_second=run_seen / elapsed if elapsed > 0 else None, net=self._current_net), errstate)
         return self._patience is not None and self._stall >= self._patience
 
+    def _measure_last_round(self):
+        """The last round's accuracy when the time budget of the measurements skipped it."""
+        last = self._hist["round_measures"][-1] if self._hist["round_measures"] else None
+        if last is not None and len(last) == 1 and self._classifier_terms() and self._reason != "Error":
+            try:
+                last.update(self.measure(self._measure_sample()))
+            except Exception:  # noqa: BLE001 - a measurement never hides the run's outcome
+                pass
+
     def _record_trajectory(self):
         traj = self._trajectory
         traj.append((self.round, self._engine, [a.copy() for a in self._engine.leaves]))
@@ -651,6 +681,175 @@ class TrainingSession:
                 f"{type(self.optimizer).__name__} (its default is {self.optimizer.default_learning_rate:g}). "
                 f"Try a smaller learning_rate.", TrainingStalledWarning, stacklevel=5)
 
+    # ================================================================== ragged batches
+    def _step(self, batch):
+        """The step's (sub-losses, gradients) of a batch; ragged sequences in groups of equal length.
+
+        A batch whose examples differ in shape ("Varying" sequences) is split
+        into groups of equal shape; the group means, weighted by group size, are
+        the batch mean of the examples' own losses and its gradient: exactly
+        what the same examples give one by one (no padding enters any value).
+        """
+        if not self._ragged:
+            return self._engine.step(batch)
+        groups = equal_shape_groups(batch)
+        if len(groups) == 1:
+            return self._engine.step(groups[0][0])
+        total = sum(k for _, k in groups)
+        subs, grads = 0.0, None
+        for part, k in groups:
+            s, g = self._engine.step(part)
+            w = k / total
+            subs = subs + w * np.asarray(s, dtype=float)
+            grads = ([w * np.asarray(x, dtype=float) for x in g] if grads is None
+                     else [acc + w * np.asarray(x, dtype=float) for acc, x in zip(grads, g)])
+        dtype = self._engine.leaves[0].dtype if self._engine.leaves else float
+        return subs, [gr.astype(dtype, copy=False) for gr in grads]
+
+    def _evaluate(self, chunk):
+        if not self._ragged:
+            return self._engine.evaluate(chunk)
+        groups = equal_shape_groups(chunk)
+        total = sum(k for _, k in groups)
+        return sum((k / total) * np.asarray(self._engine.evaluate(part), dtype=float) for part, k in groups)
+
+    @property
+    def _train(self):
+        return self._train_arrays
+
+    @_train.setter
+    def _train(self, arrays):
+        # ragged ("Varying" sequences of different lengths) is decided once per data set, not per batch
+        self._train_arrays = arrays
+        self._ragged = any(is_ragged(a) for a in arrays.values())
+
+    # ================================================================== learning rate range test
+    def find_learning_rate(self, steps=RANGE_TEST_STEPS):
+        """Choose the learning rate by a short range test, before training; returns what it found.
+
+        The test (L. Smith 2017, "Cyclical learning rates", section 3.3; fastai's
+        ``lr_find``) trains a copy of the initial parameters for ``steps`` batches
+        with a rate growing geometrically from ``default/100`` to ``default*1000``
+        (the method's default rate: ADAM 1e-5 .. 1) and records the batch losses,
+        smoothed by an exponential moving average (factor 0.9, bias-corrected).
+        It stops early when the smoothed loss exceeds 4 times its minimum (or is
+        not finite). The rate chosen is the one at the smoothed minimum divided
+        by 10 (where the loss still falls steadily), clipped to the tested range;
+        when the loss never fell below 99% of its first value, the method's
+        default is kept. Then the parameters and the optimizer are restored: the
+        run starts from the same initial net, and the batches of the test come
+        from their own random stream (the training order is unchanged).
+
+        Returns (and keeps in ``self.learning_rate_search``, the results'
+        "LearningRateSearch") ``{"rates", "losses", "smoothed", "chosen",
+        "rule", "seconds"}``; sets :attr:`learning_rate` to the chosen rate.
+        """
+        steps = _check_int("steps", steps, 5, allow_none=False, owner="TrainingSession.find_learning_rate")
+        if self.total_batches:
+            raise ParameterError("TrainingSession.find_learning_rate: run it before training "
+                                 f"({self.total_batches} batches are done)")
+        t0 = time.perf_counter()
+        leaves = self._engine.leaves
+        saved = [a.copy() for a in leaves]
+        default = self.optimizer.default_learning_rate
+        rates = np.geomspace(default * RANGE_TEST_SPAN[0], default * RANGE_TEST_SPAN[1], steps)
+        rng = np.random.default_rng(None if self.random_seed is None else [self.random_seed, 7919])
+        scales = self._scales
+        losses, smoothed, avg, best = [], [], 0.0, math.inf
+        perm, pos = rng.permutation(self.n), 0
+        self.optimizer.start(leaves)
+        with np.errstate(all="ignore"):
+            for i, lr in enumerate(rates):
+                if pos >= self.n:
+                    perm, pos = rng.permutation(self.n), 0
+                idx = perm[pos:pos + self.batch_size]
+                pos += self.batch_size
+                subs, grads = self._step({p: np.take(a, idx, axis=0) for p, a in self._train.items()})
+                loss = float(np.asarray(subs, dtype=float) @ scales)
+                if not math.isfinite(loss):
+                    break
+                avg = 0.9 * avg + 0.1 * loss
+                smooth = avg / (1 - 0.9 ** (i + 1))
+                losses.append(loss)
+                smoothed.append(smooth)
+                if i >= 5 and smooth > 4 * best:
+                    break
+                best = min(best, smooth)
+                self.optimizer.step(leaves, grads, float(lr))
+        for leaf, good in zip(leaves, saved):
+            leaf[...] = good
+        self.optimizer.start(leaves)
+        if smoothed and min(smoothed) < 0.99 * smoothed[0]:
+            at = int(np.argmin(smoothed))
+            chosen = float(np.clip(rates[at] / 10, rates[0], rates[-1]))
+            rule = f"the smoothed loss was lowest at rate {rates[at]:.3g}; a tenth of it"
+        else:
+            chosen = default
+            rule = f"the loss did not fall during the test; the method's default {default:g}"
+        self.learning_rate = self._lr = chosen
+        self.learning_rate_search = {
+            "rates": rates[:len(losses)].tolist(), "losses": losses, "smoothed": smoothed, "chosen": chosen,
+            "rule": rule, "seconds": time.perf_counter() - t0}
+        return dict(self.learning_rate_search)
+
+    # ================================================================== measurements (classifiers)
+    def _classifier_terms(self):
+        """``[(port, form)]`` of the terms whose loss is a CrossEntropyLossLayer (accuracy is defined)."""
+        terms = []
+        for t in self.spec.terms:
+            if t.loss is not None and type(t.loss).__name__ == "CrossEntropyLossLayer" and t.target:
+                terms.append((t.port, t.target, t.loss.config().get("form", "Index")))
+        return terms
+
+    def _measure_sample(self):
+        if self.n <= MEASURE_EXAMPLES:
+            return self._train
+        if getattr(self, "_sample_idx", None) is None:
+            self._sample_idx = np.random.default_rng(0).choice(self.n, MEASURE_EXAMPLES, replace=False)
+        return {p: np.take(a, self._sample_idx, axis=0) for p, a in self._train.items()}
+
+    def measure(self, arrays):
+        """``{"Accuracy", "ErrorRate"}`` of the current net's classifier outputs on read data ``arrays``.
+
+        For every output trained with a CrossEntropyLossLayer: the predicted class
+        is the most probable one (``argmax`` over the class axis; for "Binary",
+        probability > 0.5), the true one the target index (the most probable
+        target class for "Probabilities", target > 0.5 for "Binary");
+        ``Accuracy`` is the fraction of correct predictions (over examples, and
+        over positions for sequences and tensors) and ``ErrorRate = 1 - Accuracy``.
+        With several classifier outputs the keys are ``"port/Accuracy"``...
+        Empty for nets without classifier outputs.
+        """
+        terms = self._classifier_terms()
+        if not terms:
+            return {}
+        net = self._current_net()
+        right = {port: 0.0 for port, _, _ in terms}
+        count = {port: 0 for port, _, _ in terms}
+        m = check_lengths(arrays)
+        with np.errstate(all="ignore"):
+            for i in range(0, m, EVALUATION_CHUNK):
+                chunk = {k: v[i:i + EVALUATION_CHUNK] for k, v in arrays.items()}
+                for part, _ in equal_shape_groups(chunk):
+                    outs = net.apply(net.params, {p: part[p] for p in net.inputs if p in part})
+                    for port, target, form in terms:
+                        out, want = np.asarray(outs[port]), np.asarray(part[target])
+                        if form == "Binary":
+                            hit = (out > 0.5) == (want > 0.5)
+                        elif form == "Probabilities":
+                            hit = np.argmax(out, -1) == np.argmax(want, -1)
+                        else:
+                            hit = np.argmax(out, -1) == want
+                        right[port] += float(np.sum(hit))
+                        count[port] += hit.size
+        out = {}
+        for port, _, _ in terms:
+            acc = right[port] / count[port] if count[port] else math.nan
+            prefix = "" if len(terms) == 1 else f"{port}/"
+            out[prefix + "Accuracy"] = acc
+            out[prefix + "ErrorRate"] = 1.0 - acc
+        return out
+
     # ================================================================== evaluation and results
     def evaluate(self, arrays):
         """``(total loss, {sub-loss name: value})`` of the current net on ``arrays`` (read data, no gradient)."""
@@ -661,7 +860,7 @@ class TrainingSession:
         with np.errstate(all="ignore"):
             for i in range(0, m, EVALUATION_CHUNK):
                 chunk = {k: v[i:i + EVALUATION_CHUNK] for k, v in arrays.items()}
-                s = self._engine.evaluate(chunk)
+                s = self._evaluate(chunk)
                 k = len(next(iter(chunk.values())))
                 total += float(s @ scales) * k
                 subs += s * k
@@ -704,6 +903,11 @@ class TrainingSession:
             "ReasonTrainingStopped": self._reason,
             "Method": self.optimizer,
             "LearningRate": self.learning_rate,
+            "LearningRateSearch": getattr(self, "learning_rate_search", None),
+            "InferredShapes": dict(self.inferred_shapes),
+            "RoundMeasurements": [dict(m) for m in hist["round_measures"]],
+            "ValidationMeasurements": [dict(m) for m in hist["valid_measures"]],
+            "TrainingNet": functools.partial(_TrainingNetOf, trained, self.spec),  # built when asked for
         })
 
     def __repr__(self):
@@ -721,3 +925,35 @@ def _relayout(values, like):
         out.append(flat[at:at + a.size].reshape(a.shape).astype(a.dtype))
         at += a.size
     return out
+
+
+def _TrainingNetOf(net, spec):
+    """Wolfram's "TrainingNet": ``net`` with its attached loss layers, as one NetGraph (or None).
+
+    Its inputs are the net's inputs and one target port per attached loss
+    ("Target" when there is one, else "<port>Target"); its outputs are the
+    net's outputs and the losses, named as the sub-losses ("Output" -> loss
+    port "Loss" when there is one loss, else the sub-loss names).
+    """
+    from ..net.graph import NetGraph, NetPort
+
+    attached = [t for t in spec.terms if t.loss is not None]
+    if not attached:
+        return net
+    try:
+        layers = {"net": net}
+        wires = [(NetPort(p), NetPort("net", p)) for p in net.inputs]
+        wires += [(NetPort("net", p), NetPort(p)) for p in net.outputs]
+        for i, t in enumerate(attached):
+            name = f"loss{i + 1}" if len(attached) > 1 else "loss"
+            layers[name] = t.loss
+            wires.append((NetPort("net", t.port), NetPort(name, "Input")))
+            if "Target" in t.loss.inputs:
+                target = "Target" if len(attached) == 1 else f"{t.port}Target"
+                wires.append((NetPort(target), NetPort(name, "Target")))
+            out = "Loss" if len(attached) == 1 else t.names[0].replace("/", "_") + "Loss"
+            for lport in t.loss.outputs:
+                wires.append((NetPort(name, lport), NetPort(out if len(t.loss.outputs) == 1 else f"{out}{lport}")))
+        return NetGraph(layers, wires)
+    except ValueError:  # a loss that cannot be wired as a layer: no training net to show
+        return None

@@ -168,7 +168,7 @@ def test_callbacks_get_batch_and_round_events_and_can_stop():
             assert event.net()["1", "Weights"].shape == (1, 2)
             return "StopTraining"
 
-    r = NetTrain(_net(), _regression(64), "All", batch_size=16, max_training_rounds=10,
+    r = NetTrain(_net(), _regression(64), "All", batch_size=16, max_training_rounds=10, learning_rate=0.001,
                  callbacks=stop_after_two_rounds, **QUIET)
     kinds = [e.kind for e in events]
     assert kinds == ["start"] + (["batch"] * 4 + ["round"]) * 2 + ["end"]

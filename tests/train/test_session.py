@@ -70,7 +70,7 @@ def test_runs_in_pieces_train_the_same_net_as_netTrain_in_one_call():
     s.step(batches=4)
     s.run(max_rounds=5)
     net = NetTrain(_regressor(), (X, Y), random_seed=1, batch_size=16, working_precision="Real64",
-                   max_training_rounds=5, progress=None)
+                   max_training_rounds=5, progress=None, learning_rate=s.learning_rate)
     np.testing.assert_array_equal(_params(s.net), _params(net))
 
 
