@@ -12,7 +12,10 @@ trains by itself. ipywidgets and matplotlib are imported when a panel is made, n
 """
 from .code import PortSetting, loss_function, nettrain_code
 from .fit import LossChoice, automatic_loss, fitting_losses
+from .compare import Comparison, compare
+from .explorer import LossExplorer
 from .panel import TrainingPanel
+from .playground import Playground
 
-__all__ = ["TrainingPanel", "PortSetting", "LossChoice", "fitting_losses", "automatic_loss", "loss_function",
+__all__ = ["TrainingPanel", "Playground", "LossExplorer", "compare", "Comparison", "PortSetting", "LossChoice", "fitting_losses", "automatic_loss", "loss_function",
            "nettrain_code"]

@@ -238,6 +238,13 @@ class TrainingPanel:
         self.status.add_class("lossviz-status")
         self.redrawer.flush()
 
+    @staticmethod
+    def playground(dataset="circle", **options):
+        """A :class:`~lossviz.widgets.Playground`: this panel with TensorFlow Playground's data and net controls."""
+        from .playground import Playground
+
+        return Playground(dataset, **options)
+
     # ================================================================== display
     def _ipython_display_(self):
         from IPython.display import display
@@ -281,7 +288,7 @@ class TrainingPanel:
             self.session.round if self.session is not None and self.session.round else None)
         options = {k: options[k] for k in ("validation_set", "batch_size", "method", "learning_rate", "random_seed",
                                            "max_training_rounds", *self._passed) if k in options}
-        options["progress"] = None  # no progress bar: the call runs as quietly as the panel
+        options["progress"] = Source("None")  # no progress bar: the call runs as quietly as the panel
         notes = []
         if self.session is not None and self.session.changes:
             notes = ["Changed during the run (one NetTrain call cannot replay these; it uses the final settings):"]
