@@ -10,7 +10,11 @@ import numpy as np
 
 from ..errors import DataError, NetTypeError, ParameterError, close_match
 
-__all__ = ["NetEncoder", "NetDecoder"]
+__all__ = ["NetEncoder", "NetDecoder", "DEFAULT_CHARACTERS"]
+
+#: the default alphabet of NetEncoder("Characters"): printable ASCII, space first (95 characters:
+#: letters of both cases, digits, punctuation), so "Hello, World!" encodes as written
+DEFAULT_CHARACTERS = "".join(chr(c) for c in range(32, 127))
 
 
 def _labels(labels, what):
@@ -31,7 +35,7 @@ def _key(label):
 class _Coder:
     _types = ()
 
-    def __init__(self, type, *args, output="Index"):
+    def __init__(self, type, *args, output="Index", length=None):
         if type not in self._types:
             raise ParameterError(
                 f"{self.__class__.__name__}: unknown type {type!r}; expected one of {self._types}"
@@ -42,7 +46,7 @@ class _Coder:
             self.labels = _labels(labels, f'{self.__class__.__name__}("Class")')
             self._index = {_key(lab): i for i, lab in enumerate(self.labels)}
         elif type == "Characters":
-            alphabet = args[0] if args else "abcdefghijklmnopqrstuvwxyz "
+            alphabet = args[0] if args else DEFAULT_CHARACTERS
             self.labels = list(alphabet)
             if len(set(self.labels)) != len(self.labels):
                 raise ParameterError(f"NetEncoder('Characters'): repeated characters in {alphabet!r}")
@@ -54,6 +58,28 @@ class _Coder:
         if output not in ("Index", "UnitVector"):
             raise ParameterError(f"{self.__class__.__name__}: output must be 'Index' or 'UnitVector', got {output!r}")
         self.output = output
+        if length is not None and (isinstance(length, bool) or not isinstance(length, (int, np.integer))
+                                   or length < 1):
+            raise ParameterError(f"{self.__class__.__name__}: length must be a positive int or None, got {length!r}")
+        self.length = None if length is None else int(length)
+
+    def mapped(self, n):
+        """Wolfram's port shape ``{n, coder}``: this coder mapped over a sequence of n items.
+
+        For "Class" and "Boolean" an example is a list of n labels (dims
+        ``(n, *dims)``); for "Characters", whose examples already are
+        sequences, a string of exactly n characters.
+        """
+        return type(self)(self.type, *self._args(), output=self.output, length=n)
+
+    def _args(self):
+        if self.type == "Boolean":
+            return ()
+        return ("".join(self.labels),) if self.type == "Characters" else (self.labels,)
+
+    def _one(self):
+        """The same coder for one item (without ``length``)."""
+        return type(self)(self.type, *self._args(), output=self.output) if self.length else self
 
     def __eq__(self, other):
         return (
@@ -61,29 +87,38 @@ class _Coder:
             and self.type == other.type
             and self.labels == other.labels
             and self.output == other.output
+            and self.length == other.length
         )
 
     def __hash__(self):
         return hash((type(self).__name__, self.type, len(self.labels)))
 
     def __repr__(self):
-        if self.type == "Boolean":
-            return f'{self.__class__.__name__}("Boolean")'
-        labels = self.labels if len(self.labels) <= 6 else self.labels[:5] + ["..."]
-        if self.type == "Characters":
-            return f'{self.__class__.__name__}("Characters", {"".join(map(str, self.labels))!r})'
+        name = self.__class__.__name__
         extra = ', output="UnitVector"' if self.output == "UnitVector" else ""
-        return f'{self.__class__.__name__}("Class", {labels!r}{extra})'
+        if self.type == "Boolean":
+            text = f'{name}("Boolean")'
+        elif self.type == "Characters":
+            alphabet = "".join(map(str, self.labels))
+            text = (f'{name}("Characters"{extra})' if alphabet == DEFAULT_CHARACTERS else
+                    f'{name}("Characters", {alphabet!r}{extra})')
+        else:
+            labels = self.labels if len(self.labels) <= 6 else self.labels[:5] + ["..."]
+            text = f'{name}("Class", {labels!r}{extra})'
+        return f"({self.length}, {text})" if self.length else text
 
     def config(self):
-        return {"type": self.type, "labels": None if self.type == "Boolean" else
-                ("".join(self.labels) if self.type == "Characters" else [_key(x) for x in self.labels]),
-                "output": self.output}
+        cfg = {"type": self.type, "labels": None if self.type == "Boolean" else
+               ("".join(self.labels) if self.type == "Characters" else [_key(x) for x in self.labels]),
+               "output": self.output}
+        if self.length:
+            cfg["length"] = self.length
+        return cfg
 
     @classmethod
     def from_config(cls, cfg):
         args = () if cfg["labels"] is None else (cfg["labels"],)
-        return cls(cfg["type"], *args, output=cfg.get("output", "Index"))
+        return cls(cfg["type"], *args, output=cfg.get("output", "Index"), length=cfg.get("length"))
 
 
 class NetEncoder(_Coder):
@@ -105,10 +140,13 @@ class NetEncoder(_Coder):
     def dims(self):
         n = len(self.labels)
         if self.type == "Characters":
-            return ("Varying",) if self.output == "Index" else ("Varying", n)
+            steps = self.length or "Varying"
+            return (steps,) if self.output == "Index" else (steps, n)
         if self.type == "Boolean":
-            return ()
-        return () if self.output == "Index" else (n,)
+            item = ()
+        else:
+            item = () if self.output == "Index" else (n,)
+        return (self.length, *item) if self.length else item
 
     @property
     def kind(self):
@@ -120,6 +158,11 @@ class NetEncoder(_Coder):
         """True when ``data`` is one example rather than a batch of them."""
         if self.type == "Characters":
             return isinstance(data, str)
+        if self.length and self.type != "Characters":  # one example is a list of n labels
+            if not isinstance(data, (list, tuple, np.ndarray)) or len(data) == 0:
+                return True
+            return not isinstance(data[0], (list, tuple, np.ndarray)) or (
+                isinstance(data[0], tuple) and _key(data[0]) in self._index)
         if isinstance(data, (list, tuple, np.ndarray)) and not (
             isinstance(data, tuple) and _key(data) in self._index
         ):
@@ -127,6 +170,8 @@ class NetEncoder(_Coder):
         return True
 
     def encode_one(self, x, port="Input"):
+        if self.length:
+            return self._encode_sequence(x, port)
         if self.type == "Boolean":
             if isinstance(x, (bool, np.bool_)) or x in (0, 1):
                 return np.asarray(float(bool(x)))
@@ -150,6 +195,19 @@ class NetEncoder(_Coder):
         if self.output == "UnitVector":
             return np.eye(len(self.labels))[idx]
         return idx
+
+    def _encode_sequence(self, x, port):
+        """One example of a ``(n, encoder)`` port: n items (n characters), each encoded."""
+        n = self.length
+        if self.type == "Characters":
+            if not isinstance(x, str) or len(x) != n:
+                raise DataError(f"port {port!r}: expected a string of {n} characters, got {x!r}")
+            return self._one().encode_one(x, port)
+        items = list(x) if isinstance(x, (list, tuple, np.ndarray)) else None
+        if items is None or len(items) != n:
+            raise DataError(f"port {port!r}: expected a list of {n} labels, got {x!r}")
+        one = self._one()
+        return np.stack([one.encode_one(item, port) for item in items])
 
     def encode(self, data, port="Input"):
         """Encode one example or a batch; returns (list of arrays, is_batch)."""
@@ -178,13 +236,21 @@ class NetDecoder(_Coder):
 
     @property
     def dims(self):
-        return () if self.type == "Boolean" else (len(self.labels),)
+        item = () if self.type == "Boolean" else (len(self.labels),)
+        return (self.length, *item) if self.length else item
 
     @property
     def kind(self):
         return "Real"
 
     def decode(self, probs, prop=None, *, port="Output"):
+        """One example: the label (see :meth:`_decode_one`); a list of n of them for a ``(n, decoder)`` port."""
+        if self.length:
+            one = self._one()
+            return [one._decode_one(p, prop, port=port) for p in np.asarray(probs, dtype=float)]
+        return self._decode_one(probs, prop, port=port)
+
+    def _decode_one(self, probs, prop=None, *, port="Output"):
         """Decode one example's array. ``prop``: None (the label), "Probabilities",
         "Probability"+label via (prop, label), or "Decision".
 
@@ -213,7 +279,7 @@ class NetDecoder(_Coder):
 
         Returns (array, is_batch). Used by NetTrain to feed loss targets.
         """
-        enc = NetEncoder(self.type, *(() if self.type == "Boolean" else (self.labels,)))
+        enc = NetEncoder(self.type, *(() if self.type == "Boolean" else (self.labels,)), length=self.length)
         arrays, is_batch = enc.encode(data, port)
         return np.stack(arrays), is_batch
 
@@ -229,6 +295,8 @@ class NetDecoder(_Coder):
             return False  # probabilities, not labels
         single = not isinstance(data, (list, tuple, np.ndarray))
         items = [data] if single else list(data[:50])
+        if self.length:  # examples are lists of labels: look at their items
+            items = [y for x in items for y in (x if isinstance(x, (list, tuple, np.ndarray)) else [x])]
         if not items:
             return False
         if self.type == "Boolean":

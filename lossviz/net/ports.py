@@ -15,6 +15,8 @@ written                meaning
 ``("Varying", n)``     a sequence of any length of vectors of length n
 ``NetEncoder(...)``    what the encoder produces (on an input port)
 ``NetDecoder(...)``    what the decoder reads (on an output port)
+``(n, coder)``         the encoder or decoder mapped over a sequence of
+                       n items (Wolfram's ``{n, NetEncoder[...]}``)
 =====================  ==========================================
 
 Shapes never include the batch dimension: a batch is the port's shape with one
@@ -116,6 +118,13 @@ def port_type(spec, *, port: str = "port") -> PortType:
         if spec < 1:
             raise NetTypeError(f"port {port!r}: a vector length must be a positive int, got {spec}")
         return PortType((int(spec),))
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], (NetEncoder, NetDecoder)):
+        n = spec[0]
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise NetTypeError(f"port {port!r}: in ({n!r}, {spec[1]!r}) the sequence length must be a positive "
+                               f"int")
+        coder = spec[1].mapped(int(n))
+        return PortType(coder.dims, coder.kind, coder)
     if isinstance(spec, (tuple, list)):
         dims = []
         for d in spec:

@@ -233,7 +233,7 @@ def read_data(net, spec, raw, what="data"):
     if any(t.weight for t in spec.terms):
         allowed.append("Weight")
         if "Weight" in raw:
-            arrays["Weight"] = read_examples(_weight_type(spec), raw["Weight"], "Weight")
+            arrays["Weight"] = _read_weights(spec, raw["Weight"])
     unknown_ports(raw, allowed, what)
     check_lengths(arrays, what)
     check_finite(arrays, what)
@@ -281,6 +281,38 @@ def _labels_for_loss(term, out_type, indices):
             and len(dims) == 1 and isinstance(dims[0], int) and dims[0] > 1):
         return np.eye(dims[0])[indices]
     return indices
+
+
+def _read_weights(spec, data):
+    """The "Weight" port: one weight per example, or weights shaped like each weighted loss's elements.
+
+    Per-element weights are theanets' weighted targets (its autoencoder example
+    weighs every output element): an array ``(n, *e)`` where ``e`` is the
+    elementwise shape of the loss (the output's shape for MSE), or of that rank
+    and broadcastable to it, like Gluon's ``(n, 1)``. The loss layer checks
+    and applies them (see :mod:`lossviz.losses.base`, "Weights").
+    """
+    declared = _weight_type(spec)
+    if declared.dims not in (None, ()):
+        return read_examples(declared, data, "Weight")  # the loss was given weight=shape: that shape
+    arr = read_examples(PortType(None), data, "Weight")
+    if arr.ndim == 1:
+        return arr
+    for t in spec.terms:
+        if not t.weight:
+            continue
+        dims = t.loss.inputs["Input"].dims
+        elem = t.loss.elementwise_dims(dims) if hasattr(t.loss, "elementwise_dims") and dims is not None else dims
+        if elem is None:
+            continue
+        fits = len(elem) == arr.ndim - 1 and all(
+            g in (1, w) or not isinstance(w, int) for g, w in zip(arr.shape[1:], elem))
+        if not fits:
+            raise ShapeError(
+                f"port 'Weight': got weights of shape {arr.shape[1:]} per example; expected one weight per "
+                f"example (an array of shape (n,)) or one per element of the loss on {t.port!r} "
+                f"({describe_shape(elem)}, an array of shape (n, {', '.join(map(str, elem))}))".replace(", )", ")"))
+    return arr
 
 
 def _weight_type(spec):

@@ -228,3 +228,18 @@ def test_net_take_with_net_ports_equals_net_take_with_names():
     with pytest.raises(NetTypeError, match="a name or NetPort"):
         NetTake(net, [3])
 
+
+
+# ------------------------------------------------------------------ item 8: per-element weights
+@pytest.mark.parametrize("loss_function", [Automatic, MeanSquaredLossLayer()], ids=["automatic", "mse"])
+def test_per_element_weights_weigh_each_output_element(loss_function):
+    # theanets' autoencoder example: one weight per output element
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(40, 6)), rng.uniform(0, 1, (40, 6))
+    net = NetChain([3, "Tanh", 6], input=6)
+    s = TrainingSession(net, {"Input": x, "Output": x, "Weight": w}, loss_function, random_seed=0,
+                        batch_size=40, learning_rate=0.01, working_precision="Real64")
+    prediction = s.net(x)
+    assert s.step() == pytest.approx(np.mean(np.mean(w * (prediction - x) ** 2, axis=1)), rel=1e-10)
+    with pytest.raises(ShapeError, match=r"port 'Weight': got weights of shape \(5,\)"):
+        TrainingSession(net, {"Input": x, "Output": x, "Weight": w[:, :5]}, loss_function)
