@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import sys
 
-__all__ = ["Plot", "new_axes", "png_bytes"]
+__all__ = ["Plot", "Figures", "subplots", "new_axes", "png_bytes"]
 
 
 def new_axes(ax=None, *, figsize=(5.0, 3.5), **subplot_options):
@@ -34,6 +34,45 @@ def new_axes(ax=None, *, figsize=(5.0, 3.5), **subplot_options):
 
     figure = Figure(figsize=figsize, layout="constrained")
     return figure, figure.add_subplot(**subplot_options)
+
+
+class Figures:
+    """A pyplot-free figure of several plots that a notebook cell shows once (as a PNG).
+
+    ``figure``: the matplotlib Figure; ``axes``: its Axes (as ``Figure.subplots``
+    returns them). Pass the axes to the plot functions with ``ax=``, then end
+    the cell with this object.
+    """
+
+    def __init__(self, figure, axes):
+        self.figure, self.axes = figure, axes
+
+    def png(self, dpi=100) -> bytes:
+        return png_bytes(self.figure, dpi=dpi)
+
+    def savefig(self, path, **options):
+        self.figure.savefig(path, **options)
+        return path
+
+    def __repr__(self):
+        w, h = self.figure.get_size_inches()
+        return f"<Figures: {len(self.figure.axes)} axes, {w:g} x {h:g} in>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": repr(self), "image/png": self.png()}
+
+
+def subplots(nrows=1, ncols=1, *, figsize=None, **options):
+    """``(Figures, axes)``: a grid of Axes on a new pyplot-free figure (constrained layout).
+
+    ``figsize`` defaults to 5.5 x 4 inches per Axes; ``options`` go to
+    ``Figure.subplots`` (``sharey=True``, ...).
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize or (5.5 * ncols, 4.0 * nrows), layout="constrained")
+    axes = figure.subplots(nrows, ncols, **options)
+    return Figures(figure, axes), axes
 
 
 def png_bytes(figure, dpi=100) -> bytes:

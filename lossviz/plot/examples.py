@@ -63,9 +63,11 @@ def read_points(net, data, output, spec, *, classify):
             targets = np.asarray(raw[key])
         targets = np.asarray(targets)
         if classify:
-            if targets.ndim == 2:
+            if targets.ndim == 2 and targets.shape[1] > 1:
                 targets = targets.argmax(axis=1)
-            targets = np.rint(targets.astype(float)).astype(int)
+            targets = targets.astype(float).reshape(len(targets))
+            # signed labels (-1 / 1) and 0/1 labels alike: class 1 is the positive one
+            targets = (targets > 0).astype(int) if targets.min(initial=0) < 0 else np.rint(targets).astype(int)
         else:
             targets = targets.astype(float).reshape(len(targets), -1)[:, 0]
         if len(targets) != len(X):

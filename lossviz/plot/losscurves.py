@@ -22,6 +22,8 @@ __all__ = ["LossPlot", "loss_plot", "loss_name"]
 
 #: at most this many batch points are drawn; longer runs are averaged into this many bins
 MAX_BATCH_POINTS = 2000
+#: loss names longer than this go to the title instead of the y label
+LABEL_LENGTH = 42
 
 
 def loss_name(spec) -> str:
@@ -137,7 +139,14 @@ class LossPlot(Plot):
         self._draw_changes(results)
 
         spec = _get(results, "LossFunction")
-        ax.set_ylabel(loss_name(spec) if spec is not None else "loss")
+        name = loss_name(spec) if spec is not None else "loss"
+        if len(name) > LABEL_LENGTH:  # a long multi-loss name goes to the title, the axis says "total loss"
+            ax.set_ylabel("total loss" if name.startswith("total loss") else "loss")
+            ax.set_title(name.removeprefix("total loss: ").join(("total loss = ", "")) if name.startswith("total loss")
+                         else name, fontsize="medium")
+        else:
+            ax.set_ylabel(name)
+            ax.set_title("")
         values = np.concatenate([v[np.isfinite(v)] for v in shown if len(v)]) if any(len(v) for v in shown) \
             else np.zeros(0)
         log = self.log
@@ -153,7 +162,9 @@ class LossPlot(Plot):
             else:
                 pad = 0.05 * (hi - lo or abs(hi) or 1.0)
                 ax.set_ylim(lo - pad, hi + pad)
-        ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        shown_lines = [line for line in ax.get_lines() if line.get_visible() and not line.get_label().startswith("_")
+                       and len(line.get_xdata())]
+        ax.legend(handles=shown_lines, fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         self.redraw()
         return self
 
@@ -193,8 +204,8 @@ class LossPlot(Plot):
                 continue
             line = self.ax.axvline(x, color="C3", lw=1.0, ls="--", alpha=0.8,
                                    label="specification changed" if i == 0 else "_nolegend_")
-            label = self.ax.text(x, 0.98, " " + text, transform=self.ax.get_xaxis_transform(), rotation=90,
-                                 va="top", ha="left", fontsize="x-small", color="C3")
+            label = self.ax.text(x, 0.98, text + " ", transform=self.ax.get_xaxis_transform(), rotation=90,
+                                 va="top", ha="right", fontsize="x-small", color="C3")
             drawn.append((line, label))
         while len(drawn) > len(changes):
             line, label = drawn.pop()

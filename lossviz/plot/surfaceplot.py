@@ -34,17 +34,38 @@ DEFAULT_LIMITS = (-3.0, 3.0)
 DATA_MARGIN = 0.1
 
 
-def output_kind(net, port):
-    """"classes" (softmax), "binary" (a scalar from a LogisticSigmoid) or "regression"."""
+#: losses that read a scalar output as the score (logit) of class 1, and a vector output as class scores
+BINARY_SCORE_LOSSES = ("SigmoidBinaryCrossEntropyLossLayer", "BinaryFocalLossLayer", "LogisticLossLayer",
+                       "HingeLossLayer", "SquaredHingeLossLayer")
+CLASS_SCORE_LOSSES = ("SoftmaxCrossEntropyLossLayer", "CategoricalFocalLossLayer", "MulticlassHingeLossLayer")
+
+
+def output_kind(net, port, spec=None):
+    """How a surface reads output ``port``.
+
+    "classes": class probabilities (a SoftmaxLayer); "binary": P(class 1)
+    (a scalar from a LogisticSigmoid); "class scores" / "binary scores":
+    scores that the loss attached to the port in ``spec`` reads as logits
+    (softmax cross-entropy, focal, hinge, ...), drawn as ``softmax(scores)`` /
+    ``sigmoid(score)``; "regression": anything else.
+    """
     from ..train.spec import _producer
 
     producer = _producer(net, port)
     name = type(producer).__name__
+    dims = tuple(net.outputs[port].dims or ())
     if name == "SoftmaxLayer":
         return "classes"
-    if name == "ElementwiseLayer" and getattr(producer, "function", None) == "LogisticSigmoid" \
-            and tuple(net.outputs[port].dims or ()) in ((), (1,)):
+    if name == "ElementwiseLayer" and getattr(producer, "function", None) == "LogisticSigmoid" and dims in ((), (1,)):
         return "binary"
+    for term in getattr(spec, "terms", ()):
+        loss = type(term.loss).__name__ if term.loss is not None else None
+        if term.port != port or loss is None:
+            continue
+        if loss in BINARY_SCORE_LOSSES and dims in ((), (1,)) and not getattr(term.loss, "from_sigmoid", False):
+            return "binary scores"
+        if loss in CLASS_SCORE_LOSSES and len(dims) == 1 and dims[0] >= 2 and not getattr(term.loss, "from_logits", False):
+            return "class scores"
     return "regression"
 
 
@@ -98,7 +119,6 @@ class SurfacePlot(Plot):
         self.in_port, self.output = _ports(net, output)
         self.resolution, self.boundary, self.show_loss = resolution, bool(boundary), bool(show_loss)
         self.palette = CLASS_COLORS if colors is None else np.asarray(colors, dtype=float)[:, :3]
-        self.output_kind = output_kind(net, self.output)
         self.loss_function = loss_function
         raw = None
         if data is not None:
@@ -106,6 +126,7 @@ class SurfacePlot(Plot):
 
             raw = as_port_dict(data, self.in_port, next(iter(net.outputs)) if len(net.outputs) == 1 else None)
         self.spec = resolve_loss(net, loss_function, raw)
+        self.output_kind = output_kind(net, self.output, self.spec)
         classify = self.output_kind != "regression"
         self.train = read_points(net, data, self.output, self.spec, classify=classify) if data is not None else None
         self.test = read_points(net, test_data, self.output, self.spec, classify=classify) \
@@ -115,7 +136,7 @@ class SurfacePlot(Plot):
         self.ylim = _limits(ylim, [p.X[:, 1] for p in pts], "ylim")
         self.surface = decision_surface(net, self.xlim, self.ylim, resolution, output=self.output)
         k = self.surface.values.shape[-1]
-        self.classes = _class_names(net, self.output, classes, 2 if self.output_kind == "binary" else k) \
+        self.classes = _class_names(net, self.output, classes, 2 if self.output_kind.startswith("binary") else k) \
             if classify else None
         if classify and len(self.classes) > len(self.palette):
             raise ParameterError(f"plot_decision_surface: {len(self.classes)} classes but only "
@@ -130,6 +151,12 @@ class SurfacePlot(Plot):
         if self.output_kind == "binary":
             p = np.clip(values[..., :1], 0.0, 1.0)
             return np.concatenate([1.0 - p, p], axis=-1)
+        if self.output_kind == "binary scores":
+            p = 0.5 * (np.tanh(0.5 * values[..., :1]) + 1.0)  # sigmoid, without overflow
+            return np.concatenate([1.0 - p, p], axis=-1)
+        if self.output_kind == "class scores":
+            e = np.exp(values - values.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
         return values
 
     def _regression_values(self, values):
@@ -187,7 +214,9 @@ class SurfacePlot(Plot):
         ax.set_ylim(*self.ylim)
         ax.set_xlabel(f"{self.in_port}[0]  (x₁)")
         ax.set_ylabel(f"{self.in_port}[1]  (x₂)")
-        what = {"classes": "most likely class (pale: unsure)", "binary": "P(class) (pale: unsure)",
+        what = {"classes": "most likely class (pale: unsure)", "binary": "P(class 1) (pale: unsure)",
+                "class scores": "most likely class, softmax of the scores (pale: unsure)",
+                "binary scores": "P(class 1) = sigmoid(score) (pale: unsure)",
                 "regression": "net output"}[self.output_kind]
         ax.set_title(f"{self.output}: {what}", fontsize="medium")
         self.redraw()
@@ -300,8 +329,8 @@ def plot_decision_surface(net, ax=None, *, data=None, test_data=None, output=Non
     if _is_dataset(data):  # a lossviz.datasets.DataSet: its train and test parts and class names
         if test_data is None:
             test_data = data.test
-        if classes is None and getattr(data, "classes", None) is not None and output_kind_guess(net, output) != "regression":
-            classes = data.classes
+        if classes is None:
+            classes = getattr(data, "classes", None)  # None for regression sets; unused for regression outputs
         data = data.train
     figure, ax = new_axes(ax, figsize=(6.2, 4.4))
     return SurfacePlot(net, ax, figure, data=data, test_data=test_data, output=output, show_loss=show_loss,
@@ -311,15 +340,6 @@ def plot_decision_surface(net, ax=None, *, data=None, test_data=None, output=Non
 
 def _is_dataset(data):
     return hasattr(data, "train") and hasattr(data, "test") and not isinstance(data, (dict, tuple, list))
-
-
-def output_kind_guess(net, output):
-    """:func:`output_kind` of the port ``output`` would draw, or "regression" when it cannot tell yet."""
-    try:
-        port = output if output is not None else next(iter(net.outputs))
-        return output_kind(net, port)
-    except (AttributeError, StopIteration, KeyError, ValueError):
-        return "regression"
 
 
 def update_decision_surface(image, net):

@@ -122,3 +122,26 @@ def test_several_outputs_choose_the_port():
 
     with pytest.raises(PortError, match="choose one with output="):
         plot_decision_surface(graph)
+
+
+def test_score_outputs_are_read_through_their_loss():
+    """A net that outputs logits trained by a logit loss: the surface shows softmax / sigmoid of the scores."""
+    from lossviz import losses
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (60, 2))
+    logits = NetInitialize(NetChain([8, "Tanh", 3], input=2), random_seed=0)
+    plot = plot_decision_surface(logits, data=(X, rng.integers(0, 3, 60)), loss_function=losses.get("softmax_ce"),
+                                 resolution=20)
+    assert plot.output_kind == "class scores" and len(plot.classes) == 3
+    scores = plot.surface.values
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(plot._probabilities(scores), e / e.sum(axis=-1, keepdims=True))
+    score = NetInitialize(NetChain([8, "Tanh", LinearLayer("Real")], input=2), random_seed=0)
+    signed = np.where(X[:, 0] > 0, 1.0, -1.0)
+    plot = plot_decision_surface(score, data=(X, signed), loss_function=losses.get("hinge"), resolution=20,
+                                 show_loss=True)
+    assert plot.output_kind == "binary scores" and plot.classes == ["class 0", "class 1"]
+    np.testing.assert_array_equal(plot.train.targets, (signed > 0).astype(int))
+    np.testing.assert_allclose(plot.losses["train"], np.maximum(0, 1 - signed * score(X)), atol=1e-12)
+    assert plot_decision_surface(score, resolution=5).output_kind == "regression"  # Automatic attaches MSE

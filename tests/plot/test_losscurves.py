@@ -73,7 +73,9 @@ def test_each_sub_loss_gets_its_own_colour_scaled_and_unscaled():
     (name, uline), = plot.artists["sub_unscaled"].items()
     np.testing.assert_array_equal(uline.get_data()[1], unscaled[name])
     np.testing.assert_allclose(np.asarray(scaled[name]), 3.0 * np.asarray(unscaled[name]), rtol=1e-6)
-    assert plot.ax.get_ylabel().startswith("total loss: 3·MeanSquaredLoss + HuberLoss")
+    assert plot.ax.get_ylabel() == "total loss: 3·MeanSquaredLoss + HuberLoss"
+    legend = [t.get_text() for t in plot.ax.get_legend().get_texts()]
+    assert "validation loss" not in legend and "Output/MeanSquaredLossLayer (unscaled)" in legend
 
 
 class _Results(dict):
@@ -93,6 +95,19 @@ def test_long_runs_are_log_scaled_and_thinned():
     assert plot.ax.get_xlim()[1] >= rounds
     assert loss_plot(results, log=False).ax.get_yscale() == "linear"
     assert not loss_plot(results, batches=False).artists["batch"].get_visible()
+
+
+def test_a_long_loss_name_goes_to_the_title():
+    from lossviz import MeanAbsoluteLossLayer
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(32, 2))
+    spec = [(MeanSquaredLossLayer(), Scaled(0.1)), ("Output", MeanAbsoluteLossLayer())]
+    s = TrainingSession(NetChain([4, "Tanh", 1], input=2), (X, X[:, :1]), loss_function=spec, random_seed=0)
+    s.run(rounds=2)
+    plot = loss_plot(s.results())
+    assert plot.ax.get_ylabel() == "total loss"
+    assert plot.ax.get_title() == "total loss = 0.1·MeanSquaredLoss + MeanAbsoluteLoss"
 
 
 def test_loss_name_describes_the_specification(trained_run):
