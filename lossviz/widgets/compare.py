@@ -109,6 +109,7 @@ class Comparison:
         self._scores = [{"label": label, "rounds": 0, "test_loss": None, "accuracy": None} for label in self.labels]
         self._stop = threading.Event()
         self._closed = False
+        self._done = False
         self.error = None
         self.redrawer = Redrawer(self._draw, max_fps=max_fps, name="lossviz-compare")
         self.redrawer.flush()
@@ -143,6 +144,7 @@ class Comparison:
         except Exception as e:  # noqa: BLE001 - shown above the columns
             self.error = e
         finally:
+            self._done = True
             if not self._closed:
                 self.redrawer.flush()
 
@@ -168,8 +170,7 @@ class Comparison:
                 parts.append(f"{'test' if self._test is not None else 'train'} accuracy {s['accuracy']:.1%}")
             self.score_texts[i].value = ("<div class='lossviz-score' style='font-family:monospace'>"
                                          + " \u00b7 ".join(parts) + "</div>")
-        running = self._thread.is_alive() if hasattr(self, "_thread") else True
-        text = "training, one round of each in turn" if running else "finished"
+        text = "finished" if self._done else "training, one round of each in turn"
         if self.error is not None:
             text = f"<span class='lossviz-error' style='color:#b00020'>{type(self.error).__name__}: " \
                    f"{html.escape(str(self.error))}</span>"
