@@ -262,32 +262,35 @@ def catalogue() -> "Catalogue":
 class Catalogue(list):
     """A list of :class:`LossInfo` that shows itself as a table.
 
-    ``_repr_html_`` is an HTML table (name, family, convention, ports, options
-    with defaults, qualified names, PyTorch equivalent, description, and the
-    notes on ambiguous names); ``repr`` is one block of text per loss.
+    ``_repr_html_`` is an HTML table (name and aliases, description with the
+    notes on ambiguous names, family, convention, ports, options with
+    defaults, qualified names, PyTorch equivalent); ``repr`` is one block of
+    text per loss.
     """
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        head = ("name", "family", "convention", "ports", "options (defaults)", "qualified names", "PyTorch",
-                "description")
+        head = ("name", "description", "family", "convention", "ports", "options (defaults)", "qualified names",
+                "PyTorch")
+        widths = ("10em", "24em", "", "", "", "11em", "", "12em")
         rows = []
         for e in self:
             notes = "".join(f"<br><small><b>{esc(a)}</b>: {esc(n)}</small>" for a, n in e.ambiguous.items())
             cells = (
                 f"<b>{esc(e.name)}</b>" + (f"<br><small>{esc(', '.join(e.aliases))}</small>" if e.aliases else ""),
+                esc(_plain(e.description)) + notes,
                 esc(e.family),
                 esc(e.convention),
                 esc(", ".join(e.ports)),
                 "<br>".join(f"<code>{esc(s.describe_default())}</code>" for s in e.option_specs) or "-",
-                "<br>".join(f"<code>{esc(q)}</code>" for q in e.qualified) or "-",
-                esc(e.pytorch or "-"),
-                esc(_plain(e.description)) + notes,
+                "<br>".join(f"<small><code>{esc(q)}</code></small>" for q in e.qualified) or "-",
+                f"<small>{esc(e.pytorch or '-')}</small>",
             )
-            rows.append("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top'>{c}</td>"
-                                         for c in cells) + "</tr>")
+            rows.append("<tr>" + "".join(
+                f"<td style='text-align:left;vertical-align:top{f';min-width:{w}' if w else ''}'>{c}</td>"
+                for c, w in zip(cells, widths)) + "</tr>")
         header = "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
-        return (f"<table class='lossviz-catalogue'><thead><tr>{header}</tr></thead>"
+        return (f"<table class='lossviz-catalogue' style='font-size:90%'><thead><tr>{header}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
     def __repr__(self) -> str:
