@@ -211,7 +211,120 @@ class _SigmoidCrossEntropy(_ElementwiseHead):
         return v, lambda: coef * _sigmoid(x) - w * t
 
 
+class _BinaryFocal(_ElementwiseHead):
+    """``alpha_t (1 - p_t)^gamma ce`` with ``p = s(x)``, ``ce = softplus(x) - t x``, ``p_t = p t + (1-p)(1-t)``."""
+
+    def __init__(self, layer):
+        super().__init__(layer)
+        self.alpha, self.gamma = layer.alpha, layer.gamma
+
+    def value(self, x, t):
+        p = _sigmoid(x)
+        ce = (1.0 - t) * x + _softplus(-x)
+        q = 1.0 - (p * t + (1.0 - p) * (1.0 - t))  # 1 - p_t
+        g = self.gamma
+        mod = q ** g
+        a = 1.0 if self.alpha is None else self.alpha * t + (1.0 - self.alpha) * (1.0 - t)
+
+        def slope():  # d/dx: mod (p - t) + ce g q^(g-1) dq/dx, dq/dx = -p (1 - p) (2t - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dmod = np.where(q > 0, g * q ** (g - 1.0), 0.0) if g else 0.0
+            return a * (mod * (p - t) - ce * dmod * p * (1.0 - p) * (2.0 * t - 1.0))
+
+        return a * mod * ce, slope
+
+
+class _Poisson(_ElementwiseHead):
+    """From log-rates x: ``exp(x) - t x`` (+ Stirling's term of t, a constant); d/dx ``exp(x) - t``."""
+
+    def value(self, x, t):
+        e = np.exp(x)
+        v = e - t * x
+        if self.layer.compute_full:
+            big = t > 1
+            tb = np.where(big, t, 2.0)
+            v = v + np.where(big, tb * np.log(tb) - tb + 0.5 * np.log(2.0 * np.pi * tb), 0.0)
+        return v, lambda: e - t
+
+
+class _Contrastive(_ElementwiseHead):
+    """On distances d: ``t max(m - d, 0)^2 + (1 - t) d^2``; d/dd ``-2 t max(m - d, 0) + 2 (1 - t) d``."""
+
+    def value(self, d, t):
+        gap = np.maximum(self.layer.margin - d, 0.0)
+        return t * gap * gap + (1.0 - t) * d * d, lambda: -2.0 * t * gap + 2.0 * (1.0 - t) * d
+
+
+def _xlogx(t):
+    positive = t > 0
+    return np.where(positive, t * np.log(np.where(positive, t, 1.0)), 0.0)
+
+
 # ====================================================================== class vectors from logits
+class _KullbackLeibler(_Head):
+    """``mean_j (t_j log t_j - t_j log p_j)`` over the k entries of (B, k).
+
+    ``log p = z - lse(z)`` from logits z (kl on a SoftmaxLayer's input, kl_div with
+    from_logits=False), or the Input itself (kl_div's log-probabilities);
+    d/dz ``(p sum(t) - t) / k``, or ``-t / k`` for log-probabilities.
+    """
+
+    def __init__(self, layer, log_probabilities, own_checks):
+        super().__init__(layer)
+        self.log_probabilities, self.own_checks = log_probabilities, own_checks
+
+    def loss(self, ins, buf):
+        z, t = ins["Input"], ins["Target"]
+        if self.own_checks:
+            z, t = self._checked(ins)
+        else:
+            check_in_range(self.layer, "Target", t, 0.0, 1.0, "probabilities (between 0 and 1)")
+        t = np.reshape(t, z.shape)
+        k = z.shape[1]
+        buf.t, buf.k = t, k
+        if self.log_probabilities:
+            logp = z
+        else:
+            m = z.max(axis=1, keepdims=True)
+            e = np.exp(z - m)
+            s = e.sum(axis=1, keepdims=True)
+            buf.p = e / s
+            logp = z - (m + np.log(s))
+        return (_add.reduce(_xlogx(t), 1) - np.einsum("ij,ij->i", t, logp)) / k
+
+    def grad(self, gL, buf):
+        c = (gL / buf.k)[:, None]
+        if self.log_probabilities:
+            return (-buf.t * c).astype(buf.dtype, copy=False)
+        g = buf.p * _add.reduce(buf.t, 1, None, None, True)
+        g -= buf.t
+        g *= c
+        return g.astype(buf.dtype, copy=False)
+
+
+class _MulticlassHinge(_Head):
+    """``max(0, max_{j != y} z_j - z_y + margin)`` on (B, k); d/dz ``+1`` at the rival, ``-1`` at y, where > 0."""
+
+    def loss(self, ins, buf):
+        z, y = self._checked(ins)
+        B, k = z.shape
+        rows = np.arange(B)
+        masked = z.copy()
+        masked[rows, y] = -np.inf
+        rival = masked.argmax(axis=1)
+        u = z[rows, rival] - z[rows, y] + self.layer.margin
+        buf.rows, buf.y, buf.rival, buf.on, buf.shape = rows, y, rival, u > 0, z.shape
+        return np.maximum(u, 0.0)
+
+    def grad(self, gL, buf):
+        g = np.zeros(buf.shape, buf.dtype)
+        c = np.where(buf.on, gL, 0.0)
+        g[buf.rows, buf.rival] += c
+        g[buf.rows, buf.y] -= c
+        return g
+
+
+
 class _SoftmaxCrossEntropy(_Head):
     """``L = lse(z) sum(a) - a.z`` on logits z (B, k); ``a`` from the target (see the module docstring)."""
 
@@ -348,6 +461,7 @@ LOGIT_LOSSES = {
     ("CrossEntropyLossLayer", "Index"): "Softmax",
     ("CrossEntropyLossLayer", "Probabilities"): "Softmax",
     ("CrossEntropyLossLayer", "Binary"): "LogisticSigmoid",
+    ("KullbackLeiblerLossLayer", None): "Softmax",
 }
 
 
@@ -397,6 +511,13 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
                                     log_probabilities=layer.from_logits, own_checks=True), False
     if name == "CategoricalFocalLossLayer" and vector and _known_options(layer, ("alpha", "gamma")):
         return _CategoricalFocal(layer), False
+    if name == "MulticlassHingeLossLayer" and vector and _known_options(layer, ("margin",)):
+        return _MulticlassHinge(layer), False
+    if name == "KullbackLeiblerLossLayer" and vector and logits_of == "Softmax" and not layer.config():
+        return _KullbackLeibler(layer, log_probabilities=False, own_checks=False), True
+    if name == "KLDivLossLayer" and vector and _known_options(layer, ("from_logits", "axis")) \
+            and layer.axis in (-1, 0):
+        return _KullbackLeibler(layer, log_probabilities=layer.from_logits, own_checks=True), False
     simple = {
         ("MeanSquaredLossLayer", ()): lambda: _MeanSquared(layer),
         ("L2LossLayer", ()): lambda: _MeanSquared(layer, half=True),
@@ -408,10 +529,15 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
         ("SquaredHingeLossLayer", ("margin",)): lambda: _Hinge(layer, squared=True),
         ("LogisticLossLayer", ("label_format",)): lambda: _SigmoidCrossEntropy(
             layer, signed=layer.label_format == "signed"),
+        ("BinaryFocalLossLayer", ("alpha", "gamma")): lambda: _BinaryFocal(layer),
+        ("ContrastiveLossLayer", ("margin",)): lambda: _Contrastive(layer),
     }
     for (cls, options), build in simple.items():
         if name == cls and _known_options(layer, options):
             return build(), False
+    if name == "PoissonNLLLossLayer" and _known_options(layer, ("from_logits", "compute_full", "epsilon")) \
+            and layer.from_logits:
+        return _Poisson(layer), False
     if name == "SigmoidBinaryCrossEntropyLossLayer" and _known_options(layer, ("from_sigmoid", "pos_weight")):
         if layer.from_sigmoid:
             return None
