@@ -2,7 +2,9 @@
 #
 #   make test    install everything needed, then run unit, browser and notebook tests
 #   make lab     JupyterLab on http://127.0.0.1 serving notebooks/
-#   make voila   the classroom app: notebooks/ served by Voila on http://127.0.0.1
+#   make voila   notebooks/ served by Voila on http://127.0.0.1 (pick one)
+#   make app     the classroom app: the playground notebook as a single-page Voila app
+#   make lock    regenerate binder/requirements.txt (exact versions of everything lossviz runs on)
 #   make bench   run benchmarks/run.py
 #   make clean   remove build/test artifacts and the install stamp (keeps .venv)
 #   make distclean   clean, and remove .venv too
@@ -17,8 +19,11 @@ PYTHON ?= python3
 VENV = .venv
 PY = $(VENV)/bin/python
 PIP = $(PY) -m pip
-# Rewritten whenever pyproject.toml changes, so the install re-runs.
+# Rewritten whenever pyproject.toml or the lock changes, so the install re-runs.
 STAMP = $(VENV)/.lossviz-installed.stamp
+# Exact versions of every runtime package (Binder installs exactly these; make test installs them too).
+LOCK = binder/requirements.txt
+APP_NOTEBOOK = notebooks/05_playground.ipynb
 TORCH_SPEC = torch==2.13.0
 CHROMIUM = /usr/bin/chromium
 
@@ -32,7 +37,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 export PIP_NO_INPUT = 1
 export DEBIAN_FRONTEND = noninteractive
 
-.PHONY: venv browser-deps test lab voila bench clean distclean
+.PHONY: venv browser-deps test lab voila app lock bench clean distclean
 
 venv: $(STAMP)
 
@@ -47,8 +52,8 @@ $(PY):
 	  $(PYTHON) -m venv $(VENV); \
 	fi
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e ".[dev]"
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install -c $(LOCK) -e ".[dev]"
 	@if $(PY) -c 'import torch' 2>/dev/null; then \
 	  echo ">>> torch $$($(PY) -c 'import torch; print(torch.__version__)') already installed"; \
 	elif $(PIP) install "$(TORCH_SPEC)"; then \
@@ -93,6 +98,23 @@ voila: $(STAMP)
 	@test -d notebooks || { echo "!!! notebooks/ does not exist yet"; exit 1; }
 	@echo ">>> Starting Voila. Open http://127.0.0.1:$(VOILA_PORT)/ and pick a notebook (Ctrl-C to stop)."
 	$(VENV)/bin/voila notebooks --no-browser --Voila.ip=127.0.0.1 --port=$(VOILA_PORT)
+
+app: $(STAMP)
+	@test -f $(APP_NOTEBOOK) || { echo "!!! $(APP_NOTEBOOK) does not exist yet"; exit 1; }
+	@echo ">>> Starting the classroom app. Open http://127.0.0.1:$(VOILA_PORT)/ (Ctrl-C to stop)."
+	$(VENV)/bin/voila $(APP_NOTEBOOK) --no-browser --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) \
+	  --theme=light --VoilaConfiguration.file_allowlist="['.*\.(png|jpg|svg)']"
+
+# The lock: lossviz's runtime dependencies (pyproject.toml) plus the classroom's (Voila, ipympl), resolved
+# in a fresh virtual environment and frozen. Binder installs it; make test installs with it as constraints.
+lock:
+	@rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install $$($(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); print(" ".join(r for r in d["project"]["dependencies"] + d["project"]["optional-dependencies"]["classroom"]))')
+	{ echo "# Exact versions of everything lossviz runs on (Binder installs these). Regenerate: make lock"; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^lossviz'; } > $(LOCK)
+	@rm -rf .venv-lock
+	@echo ">>> wrote $(LOCK) ($$(grep -vc '^#' $(LOCK)) packages)"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
