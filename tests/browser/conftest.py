@@ -286,6 +286,15 @@ class JupyterLab:
         return take_screenshot(page, name)
 
     @staticmethod
+    def screenshot_element(locator, name: str) -> Path:
+        """A screenshot of one element (a cell, an output) scrolled into view, saved like :meth:`screenshot`."""
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(path))
+        return path
+
+    @staticmethod
     def error_outputs(page) -> list[str]:
         """Texts of stderr/error outputs that mention an Error or a Traceback."""
         texts = page.locator(STDERR_SELECTOR).all_inner_texts()
