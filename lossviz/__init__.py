@@ -10,7 +10,7 @@ The public API, re-exported from small private modules:
 * training (:mod:`lossviz.train`): ``NetTrain``, ``TrainingSession``, ``Scaled``, ``Automatic``,
   ``loss_and_gradient``;
 * plots (:mod:`lossviz.plot`): ``loss_plot``, ``decision_surface``,
-  ``plot_decision_surface``;
+  ``plot_decision_surface``, ``loss_shape``, ``loss_landscape``;
 * errors (:mod:`lossviz.errors`).
 
 matplotlib and ipywidgets are imported only when a plot or panel is used.
@@ -22,7 +22,7 @@ from .losses import __all__ as _losses_all
 from .net import *  # noqa: F401,F403
 from .net import __all__ as _net_all
 from .net.serialize import load
-from .plot import decision_surface, loss_plot, plot_decision_surface
+from .plot import decision_surface, loss_landscape, loss_plot, loss_shape, plot_decision_surface
 from .train import Automatic, NetTrain, NetTrainResults, Scaled, TrainingSession, loss_and_gradient
 
 __version__ = "0.1.0"
@@ -30,4 +30,4 @@ __version__ = "0.1.0"
 _LOSS_CLASSES = [n for n in _losses_all if n.endswith("Layer")]
 __all__ = (list(_net_all) + _LOSS_CLASSES
            + ["NetTrain", "NetTrainResults", "TrainingSession", "Scaled", "Automatic", "loss_and_gradient", "load", "losses", "errors",
-              "loss_plot", "decision_surface", "plot_decision_surface"])
+              "loss_plot", "decision_surface", "plot_decision_surface", "loss_shape", "loss_landscape"])
