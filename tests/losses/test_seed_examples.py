@@ -41,7 +41,8 @@ def test_cross_entropy_index_takes_zero_based_classes():
 
 def test_cross_entropy_threads_over_extra_dimensions_with_the_mean():
     p = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
-    loss = CrossEntropyLossLayer("Index")({"Input": p, "Target": [1, 0, 1]})
+    # a declared tensor of vectors threads; undeclared, a matrix with indices is a batch of pairs
+    loss = CrossEntropyLossLayer("Index", input=(3, 2))({"Input": p, "Target": [1, 0, 1]})
     assert loss == pytest.approx(np.mean(-np.log([0.8, 0.6, 0.5])))
 
 
@@ -134,6 +135,7 @@ def test_gluon_cosine_embedding_examples():
     layer = CosineEmbeddingLossLayer(input=6)
     x = [1, 0, 1, 0, 1, 0]
     assert layer({"Input": x, "Input2": x, "Target": 1}) == pytest.approx(0.0, abs=1e-12)
+    # orthogonal 0/1 vectors: every product in the dot product is exactly 0, so is the loss, on any CPU
     assert layer({"Input": x, "Input2": [0, 1, 0, 1, 0, 1], "Target": -1}) == 0.0
 
 
