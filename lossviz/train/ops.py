@@ -22,10 +22,13 @@ layer                                  op
 ``LinearLayer``                        :class:`LinearOp`: ``z = x W^T + b``
 ``ElementwiseLayer`` (a named f)       :class:`ActivationOp`: ``y = f(x)``, ``g f'(x)``
 ``SoftmaxLayer``                       :class:`SoftmaxOp`: over the last axis
+``NetPairEmbeddingOperator``           its net's ops twice (shared weights, the
+(Euclidean)                            gradients added) and
+                                       :class:`EuclideanDistanceOp`
 =====================================  ==========================================
 
 Every other layer (CatenateLayer, TotalLayer, SummationLayer, a
-ThreadingLayer, NetPairEmbeddingOperator, a layer made from a user function)
+ThreadingLayer, a cosine NetPairEmbeddingOperator, a layer made from a user function)
 runs as a :class:`LayerVJPOp`: its own ``apply`` differentiated by autograd,
 the layer alone. ``threadsafe`` tells whether two halves of a batch may run
 on two threads at once (autograd's tracer is not made for that).
@@ -37,7 +40,7 @@ import numpy as np
 from .fused import ACTIVATION_KERNELS, _add, _rows, _shifted_exp
 from .trees import tree_items
 
-__all__ = ["Buffers", "LinearOp", "ActivationOp", "SoftmaxOp", "LayerVJPOp", "size_of"]
+__all__ = ["Buffers", "LinearOp", "ActivationOp", "SoftmaxOp", "EuclideanDistanceOp", "LayerVJPOp", "size_of"]
 
 
 def size_of(dims):
@@ -99,6 +102,8 @@ class LinearOp(_SimpleOp):
     """
 
     has_params = True
+    #: add the parameter gradients to the views instead of writing them (a second use of shared weights)
+    accumulate = False
 
     def __init__(self, path, n_in, n_out, out_dims):
         self.path, self.n_in, self.n_out, self.out_dims = path, n_in, n_out, tuple(out_dims)
@@ -113,6 +118,8 @@ class LinearOp(_SimpleOp):
         buf.gx = np.empty((B, self.n_in), dtype)
         buf.gW, buf.gb = gviews[self.path + ("Weights",)], gviews[self.path + ("Biases",)]
         buf.ones = np.ones(B, dtype)  # the bias gradient as a product: 3x faster than a column sum
+        if self.accumulate:
+            buf.tW, buf.tb = np.empty_like(buf.gW), np.empty_like(buf.gb)
         return buf
 
     def fwd1(self, x, buf):
@@ -127,8 +134,14 @@ class LinearOp(_SimpleOp):
     def bwd1(self, g, buf, want):
         if g.ndim != 2:
             g = g.reshape(len(g), -1)
-        np.matmul(g.T, buf.x, out=buf.gW)
-        np.matmul(buf.ones, g, out=buf.gb)
+        if self.accumulate:
+            np.matmul(g.T, buf.x, out=buf.tW)
+            np.matmul(buf.ones, g, out=buf.tb)
+            buf.gW += buf.tW
+            buf.gb += buf.tb
+        else:
+            np.matmul(g.T, buf.x, out=buf.gW)
+            np.matmul(buf.ones, g, out=buf.gb)
         if not want:
             return None
         np.matmul(g, self.W, out=buf.gx)
@@ -195,6 +208,29 @@ class SoftmaxOp(_SimpleOp):
 
     def work(self):
         return 20 * self.n
+
+
+class EuclideanDistanceOp(_Op):
+    """``d = |e1 - e2|`` per row (NetPairEmbeddingOperator's distance); d/de1 ``g (e1 - e2) / d`` (0 at d = 0),
+    d/de2 its negative."""
+
+    in_ports = ("Input1", "Input2")
+
+    def forward(self, ins, buf):
+        a, b = ins["Input1"], ins["Input2"]
+        buf.shape = a.shape
+        buf.diff = diff = a.reshape(len(a), -1) - b.reshape(len(b), -1)
+        buf.d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return {"Output": buf.d}
+
+    def backward(self, gouts, buf, wanted):
+        d = buf.d
+        c = np.where(d > 0, gouts["Output"] / np.where(d > 0, d, 1.0), 0.0).astype(d.dtype, copy=False)
+        ga = (buf.diff * c[:, None]).reshape(buf.shape)
+        return {"Input1": ga, "Input2": -ga}
+
+    def work(self):
+        return 0
 
 
 class LayerVJPOp(_Op):

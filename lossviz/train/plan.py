@@ -32,7 +32,8 @@ import numpy as np
 from .fused import (PRECISIONS, _blas_for, _both, _split_at, check_precision, default_threads)
 from .heads import LOGIT_LOSSES, _Head, make_head
 from .fused import _add
-from .ops import ActivationOp, LayerVJPOp, LinearOp, SoftmaxOp, _SimpleOp, leaf_paths, size_of
+from .ops import (ActivationOp, EuclideanDistanceOp, LayerVJPOp, LinearOp, SoftmaxOp, _SimpleOp, leaf_paths,
+                  size_of)
 from .trees import tree_items, tree_rebuild
 
 __all__ = ["CompiledStep", "compile_net", "check_spec", "why_not_compiled", "user_function"]
@@ -125,10 +126,19 @@ def _op_for(layer, path):
     return LayerVJPOp(layer, path, leaf_paths(layer))
 
 
-def _flatten(layer, path, feeds, nodes, dims):
-    """Append the nodes computing ``layer`` fed from ``feeds`` ({input port: slot}); return {output port: slot}."""
+def _flatten(layer, path, feeds, nodes, dims, copy=()):
+    """Append the nodes computing ``layer`` fed from ``feeds`` ({input port: slot}); return {output port: slot}.
+
+    ``copy`` tells apart the slots of a net computed twice with the same parameters (a pair embedding).
+    """
+    from ..net.embedding import NetPairEmbeddingOperator
     from ..net.graph import NetGraph
 
+    if isinstance(layer, NetPairEmbeddingOperator) and layer.distance == "EuclideanDistance":
+        pair = _flatten_pair(layer, path, feeds, dims, copy)
+        if pair is not None:
+            nodes += pair
+            return pair[-1].outs
     if isinstance(layer, NetGraph):
         values = {}
         for name in layer.order:
@@ -141,14 +151,33 @@ def _flatten(layer, path, feeds, nodes, dims):
                 slot = feeds.get(src[1]) if src[0] == "" else values.get(src)
                 if slot is not None:
                     sub_feeds[port] = slot
-            for port, slot in _flatten(sub, path + (name,), sub_feeds, nodes, dims).items():
+            for port, slot in _flatten(sub, path + (name,), sub_feeds, nodes, dims, copy).items():
                 values[(name, port)] = slot
         return {g: values[layer.output_source(g)] for g in layer.outputs}
-    outs = {p: ("slot",) + path + (p,) for p in layer.outputs}
+    outs = {p: ("slot",) + copy + path + (p,) for p in layer.outputs}
     for p, slot in outs.items():
         dims[slot] = layer.outputs[p].dims
     nodes.append(Node(_op_for(layer, path), path, dict(feeds), outs))
     return outs
+
+
+def _flatten_pair(layer, path, feeds, dims, copy):
+    """The nodes of a Euclidean NetPairEmbeddingOperator: its net on each input, with the same weights
+    (the first copy's LinearOps add their gradients to the second's), then the distance; None when its
+    net has parameters outside LinearLayers (then the operator runs as one autograd op)."""
+    (port,), (out,) = tuple(layer.net.inputs), tuple(layer.net.outputs)
+    first, second = [], []
+    e1 = _flatten(layer.net, path + ("Net",), {port: feeds["Input1"]}, first, dims, copy + (("pair", 1),))[out]
+    e2 = _flatten(layer.net, path + ("Net",), {port: feeds["Input2"]}, second, dims, copy + (("pair", 2),))[out]
+    if any(n.op.has_params and not isinstance(n.op, LinearOp) for n in first):
+        return None
+    for n in first:  # backward runs the second copy first: it writes, the first adds
+        if isinstance(n.op, LinearOp):
+            n.op.accumulate = True
+    slot = ("slot",) + copy + path + ("Output",)
+    dims[slot] = ()
+    distance = Node(EuclideanDistanceOp(), path, {"Input1": e1, "Input2": e2}, {"Output": slot})
+    return first + second + [distance]
 
 
 def compile_net(net):

@@ -26,6 +26,7 @@ from lossviz.train import Scaled
 from lossviz.train.data import read_data
 from lossviz.train.heads import _Head, make_head
 from lossviz.train.optimizers import ADAM
+from lossviz.train.ops import LinearOp
 from lossviz.train.plan import CompiledStep, compile_net
 from lossviz.train.spec import Automatic, resolve_loss
 from lossviz.train.steps import AutogradStep, select_step
@@ -420,3 +421,15 @@ def test_real32_computes_in_float32_close_to_real64():
     np.testing.assert_allclose(a, b, rtol=1e-5)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
     assert all(v.dtype == np.float64 for v in _flat_tree(s32.params()))
+
+
+def test_a_pair_embedding_runs_its_net_twice_with_shared_weights():
+    net, spec, batch = _setup(*_pair(losses.get("contrastive")))
+    step = assert_same_as_autograd(net, spec, batch)
+    kinds = [type(n.op).__name__ for n in step.trunk.nodes]
+    assert kinds == ["LinearOp", "ActivationOp", "LinearOp"] * 2 + ["EuclideanDistanceOp"]
+    assert [n.op.accumulate for n in step.trunk.nodes if isinstance(n.op, LinearOp)] == [True, True, False, False]
+    cosine = NetPairEmbeddingOperator(NetChain([6, "Tanh", 3], input=3), "CosineDistance")
+    raw = {"Input1": X, "Input2": _real(3), "Output": RNG.uniform(size=N) < 0.5}
+    step = assert_same_as_autograd(*_setup(cosine, raw, losses.get("contrastive")))
+    assert [type(n.op).__name__ for n in step.trunk.nodes] == ["LayerVJPOp"]  # the operator as one op
