@@ -247,6 +247,44 @@ class CrossEntropyLossLayer(_ClassLoss):
     def min_example_rank(self):
         return 0 if self.form == "Binary" else 1
 
+    def __call__(self, *args, **kwargs):
+        """Evaluate on user data (see :meth:`LossLayer.__call__`).
+
+        With undeclared port shapes, the "Index" form reads a list of
+        probability vectors with a list of class indices (Input data of rank
+        ``r + 1``, Target data of rank ``r >= 1``) as a batch of pairs and
+        returns one loss per pair, as Wolfram's layer does
+        (``<|"Input" -> {in1, in2, ...}, "Target" -> {t1, t2, ...}|>``). To give
+        one example that is a tensor of probability vectors (a sequence, say),
+        declare its shape: ``CrossEntropyLossLayer("Index", input=(n, c))``.
+        """
+        pairs = self._undeclared_pairs(args, kwargs)
+        if pairs is not None:
+            return self._replace(batch_axis=0)._call_batched(pairs)
+        return super().__call__(*args, **kwargs)
+
+    def _undeclared_pairs(self, args, kwargs):
+        """The data as ``{port: array}`` when it is a batch of (vector, index) pairs for undeclared ports, else None."""
+        if self.form != "Index" or self.batch_axis is not None:
+            return None
+        if any(self.inputs[p].dims is not None or self.inputs[p].coder is not None for p in ("Input", "Target")):
+            return None
+        if len(args) == 1 and isinstance(args[0], dict) and not kwargs:
+            data = args[0]
+        elif not args and kwargs:
+            data = {k[:1].upper() + k[1:].lower(): v for k, v in kwargs.items()}
+        else:
+            return None
+        if set(data) - {"Input", "Target", "Weight"} or not {"Input", "Target"} <= set(data):
+            return None
+        try:
+            x, t = np.asarray(data["Input"], dtype=float), np.asarray(data["Target"], dtype=float)
+        except (TypeError, ValueError):  # ragged or not numbers: the general reading says what is wrong
+            return None
+        if t.ndim >= 1 and x.ndim == t.ndim + 1 and x.shape[:-1] == t.shape:
+            return dict(data)
+        return None
+
     def __init__(self, form="Index", *, class_weights=None, label_smoothing=0.0, ignore_index=None, **ports):
         owner = type(self).__name__
         self._set_options(form=form, class_weights=class_weights, label_smoothing=label_smoothing,

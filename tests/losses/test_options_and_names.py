@@ -261,3 +261,37 @@ def test_config_rebuilds_layers_with_every_option_changed(entry):
 def test_the_package_exports_the_registry_contract():
     for name in ("OptionSpec", "catalogue", "info", "names", "get"):
         assert name in losses.__all__
+
+
+# ------------------------------------------------------------------ CrossEntropyLossLayer("Index"): pairs
+def test_undeclared_index_cross_entropy_reads_a_list_of_pairs_as_a_batch():
+    layer = get("cross_entropy")
+    probabilities, classes = [[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]], [1, 0, 0]
+    np.testing.assert_allclose(layer({"Input": probabilities, "Target": classes}), -np.log([0.8, 0.6, 0.5]))
+    np.testing.assert_allclose(layer(input=probabilities, target=classes), -np.log([0.8, 0.6, 0.5]))
+    np.testing.assert_allclose(layer({"Input": probabilities, "Target": classes, "Weight": [1, 2, 0]}),
+                               -np.log([0.8, 0.6, 0.5]) * [1, 2, 0])
+    assert math.isclose(layer({"Input": [0.2, 0.8], "Target": 1}), -math.log(0.8))  # one pair: one number
+    # a batch of sequences: rank 3 with rank 2, one loss per sequence (the mean over its positions)
+    seqs = np.array([[[0.2, 0.8], [0.6, 0.4]], [[0.5, 0.5], [0.1, 0.9]]])
+    np.testing.assert_allclose(layer({"Input": seqs, "Target": [[1, 0], [0, 1]]}),
+                               [-np.log([0.8, 0.6]).mean(), -np.log([0.5, 0.9]).mean()])
+
+
+def test_declared_index_cross_entropy_threads_over_a_tensor_of_vectors():
+    seq = [[0.2, 0.8], [0.6, 0.4]]
+    threaded = get("cross_entropy", input=(2, 2))({"Input": seq, "Target": [1, 0]})
+    assert math.isclose(threaded, -np.log([0.8, 0.6]).mean())
+    assert np.ndim(get("cross_entropy", form="Probabilities")({"Input": seq, "Target": seq})) == 0
+
+
+def test_gluon_names_module():
+    from lossviz.losses import gluon as gloss
+
+    assert set(gloss.__all__) == {q.split(".", 1)[1] for q in names(qualified=True) if q.startswith("gluon.")}
+    for name in gloss.__all__:
+        layer = getattr(gloss, name)()
+        assert layer.batch_axis == 0 and type(layer) is type(get(f"gluon.{name}"))
+        assert name in getattr(gloss, name).__doc__
+    assert gloss.HuberLoss(rho=2).rho == 2.0
+    np.testing.assert_allclose(gloss.L2Loss()(np.ones(2), 2 * np.ones(2), np.array([1, 2])), [0.5, 1.0])
