@@ -4,7 +4,8 @@ One x axis for everything: the training round. Round r's mean loss sits at
 ``x = r``; batch b (1-based, counted over the run) at ``x = b / B`` with B
 batches per round, so batch and round curves line up and thousands of
 rounds stay readable. The loss axis turns logarithmic by itself when the
-losses span more than two decades. With several sub-losses (a multi-loss
+losses span more than two decades, the round axis for runs of more than 1000
+rounds. With several sub-losses (a multi-loss
 specification), each is drawn in its own colour: scaled (the part it adds to
 the total) solid, unscaled dotted where its scale is not 1. Vertical markers
 show where the specification changed during training (the panel's mid-run
@@ -22,6 +23,10 @@ __all__ = ["LossPlot", "loss_plot", "loss_name"]
 
 #: at most this many batch points are drawn; longer runs are averaged into this many bins
 MAX_BATCH_POINTS = 2000
+#: with more rounds than this the round axis is logarithmic (unless xlog= says otherwise)
+LOG_ROUNDS = 1000
+#: validation points get markers up to this many rounds
+MARKER_ROUNDS = 100
 #: loss names longer than this go to the title instead of the y label
 LABEL_LENGTH = 42
 
@@ -85,9 +90,9 @@ class LossPlot(Plot):
 
     kind = "loss plot"
 
-    def __init__(self, results, ax, figure, *, log, batches, sub_losses, validation):
+    def __init__(self, results, ax, figure, *, log, xlog, batches, sub_losses, validation):
         super().__init__(figure, ax)
-        self.log, self.batches, self.sub_losses, self.validation = log, batches, sub_losses, validation
+        self.log, self.xlog, self.batches, self.sub_losses, self.validation = log, xlog, batches, sub_losses, validation
         self.artists = {
             "batch": ax.plot([], [], color="C0", lw=0.7, alpha=0.35, label="batch loss")[0],
             "round": ax.plot([], [], color="C0", lw=2.0, label="round loss (training)")[0],
@@ -126,6 +131,7 @@ class LossPlot(Plot):
         shown.append(rounds)
         if self.validation and len(valid):
             self.artists["validation"].set_data(np.arange(1, len(valid) + 1), valid)
+            self.artists["validation"].set_marker("o" if len(valid) <= MARKER_ROUNDS else "")
             shown.append(valid)
         else:
             self.artists["validation"].set_data([], [])
@@ -154,7 +160,13 @@ class LossPlot(Plot):
             log = bool(values.size) and values.min() > 0 and values.max() > 100 * values.min()
         ax.set_yscale("log" if log else "linear")
         last = max(len(rounds), len(batches) / per_round, 1)
-        ax.set_xlim(0, last * 1.01 if last > 1 else 1)
+        xlog = self.xlog if self.xlog is not None else last > LOG_ROUNDS
+        if xlog:  # thousands of rounds: the first ones (where most happens) get as much room as the rest
+            ax.set_xscale("log")
+            ax.set_xlim(min(1.0, 1.0 / per_round) if self.batches and len(batches) else 1.0, last * 1.05)
+        else:
+            ax.set_xscale("linear")
+            ax.set_xlim(0, last * 1.01 if last > 1 else 1)
         if values.size:
             lo, hi = float(values.min()), float(values.max())
             if log:
@@ -213,7 +225,7 @@ class LossPlot(Plot):
             label.remove()
 
 
-def loss_plot(results, ax=None, *, log=None, batches=True, sub_losses=True, validation=True):
+def loss_plot(results, ax=None, *, log=None, xlog=None, batches=True, sub_losses=True, validation=True):
     """Plot the losses of a training run (a NetTrainResults) against the round.
 
     Parameters
@@ -221,6 +233,7 @@ def loss_plot(results, ax=None, *, log=None, batches=True, sub_losses=True, vali
     results : a NetTrainResults (``NetTrain(..., "All")``), also while training.
     ax : the Axes to draw on (default: a new pyplot-free figure).
     log : a log-scaled loss axis; None: when the losses span over two decades.
+    xlog : a log-scaled round axis; None: for runs of more than 1000 rounds.
     batches : draw every batch's loss (faint), averaged into at most
         2000 points for long runs.
     sub_losses : draw each sub-loss of a multi-loss specification.
@@ -229,4 +242,5 @@ def loss_plot(results, ax=None, *, log=None, batches=True, sub_losses=True, vali
     Returns a :class:`LossPlot`; ``.update(results)`` redraws it (live use).
     """
     figure, ax = new_axes(ax, figsize=(7.0, 3.6))
-    return LossPlot(results, ax, figure, log=log, batches=batches, sub_losses=sub_losses, validation=validation)
+    return LossPlot(results, ax, figure, log=log, xlog=xlog, batches=batches, sub_losses=sub_losses,
+                    validation=validation)

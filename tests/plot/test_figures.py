@@ -145,3 +145,16 @@ def test_score_outputs_are_read_through_their_loss():
     np.testing.assert_array_equal(plot.train.targets, (signed > 0).astype(int))
     np.testing.assert_allclose(plot.losses["train"], np.maximum(0, 1 - signed * score(X)), atol=1e-12)
     assert plot_decision_surface(score, resolution=5).output_kind == "regression"  # Automatic attaches MSE
+
+
+def test_a_long_run_is_readable(artifacts):
+    """6,339 rounds (the issue's time_goal run): log axes, batch losses averaged, no markers crowding the curve."""
+    rng = np.random.default_rng(0)
+    rounds = 6339
+    batches = np.exp(-np.linspace(0, 8, rounds * 2)) * (1 + 0.3 * rng.random(rounds * 2)) + 1e-3
+    results = {"BatchLossList": list(batches), "RoundLossList": list(0.5 * (batches[::2] + batches[1::2])),
+               "ValidationLossList": list(1.1 * batches[1::2]), "BatchesPerRound": 2}
+    plot = loss_plot(results)
+    assert plot.ax.get_xscale() == "log" and plot.ax.get_yscale() == "log"
+    assert plot.artists["validation"].get_marker() in ("", "None")
+    _check_png(plot.png(), artifacts, "loss_plot_long_run", (700, 360))

@@ -92,7 +92,8 @@ def test_long_runs_are_log_scaled_and_thinned():
     assert len(bx) == MAX_BATCH_POINTS and bx[-1] <= rounds
     edges = np.linspace(0, len(batches), MAX_BATCH_POINTS + 1).astype(int)  # each point: the mean of its bin
     np.testing.assert_allclose(by, [batches[a:b].mean() for a, b in zip(edges[:-1], edges[1:])], rtol=1e-12)
-    assert plot.ax.get_xlim()[1] >= rounds
+    assert plot.ax.get_xlim()[1] >= rounds and plot.ax.get_xscale() == "log"  # the first rounds stay visible
+    assert loss_plot(results, xlog=False).ax.get_xscale() == "linear"
     assert loss_plot(results, log=False).ax.get_yscale() == "linear"
     assert not loss_plot(results, batches=False).artists["batch"].get_visible()
 
