@@ -4,6 +4,7 @@ Class indices are 0-based (the Python convention; Wolfram counts from 1).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 
 import numpy as np
@@ -263,13 +264,16 @@ class NetDecoder(_Coder):
             if prop == "Probabilities":
                 return {True: p, False: 1.0 - p}
             if prop in (None, "Decision"):
-                _check_decidable(probs, port)
+                if math.isnan(p):
+                    raise _undecidable(probs, port)
                 return p > 0.5
         elif prop == "Probabilities":
             return {lab: float(p) for lab, p in zip(self.labels, probs)}
         elif prop in (None, "Decision"):
-            _check_decidable(probs, port)
-            return self.labels[int(np.argmax(probs))]
+            i = int(np.argmax(probs))  # the first NaN if there is one: argmax takes NaN for the maximum
+            if math.isnan(probs[i]):
+                raise _undecidable(probs, port)
+            return self.labels[i]
         raise ParameterError(
             f"NetDecoder: unknown property {prop!r}; expected None, 'Decision' or 'Probabilities'"
         )
@@ -320,12 +324,11 @@ def _suggestion(key, labels) -> str:
     return f" (did you mean {near!r}?)" if near is not None else ""
 
 
-def _check_decidable(probs, port):
-    """A DataError when the probabilities are NaN: no class is the most probable one (nor is True or False)."""
-    if np.isnan(probs).any():
-        what = ("class probabilities are {}, so no class is the most probable" if probs.ndim else
-                "probability is {}, so it is neither True nor False")
-        raise DataError(
-            f"port {port!r}: the net's {what.format(np.array2string(probs, precision=3))}; the input (or a "
-            f"parameter) probably holds NaN or an infinite value; net(x, \"Probabilities\") shows the raw values"
-        )
+def _undecidable(probs, port):
+    """The DataError for NaN probabilities: no class is the most probable one (nor is True or False)."""
+    what = ("class probabilities are {}, so no class is the most probable" if probs.ndim else
+            "probability is {}, so it is neither True nor False")
+    return DataError(
+        f"port {port!r}: the net's {what.format(np.array2string(probs, precision=3))}; the input (or a "
+        f"parameter) probably holds NaN or an infinite value; net(x, \"Probabilities\") shows the raw values"
+    )
