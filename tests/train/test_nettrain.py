@@ -237,8 +237,10 @@ def test_results_properties_and_aliases():
     assert len(r["BatchLossList"]) == r["TotalBatches"] == 4
     assert r["RoundLossList", "Output"] == r["RoundLossList"]
     assert r["MeanExamplesPerSecond"] > 0 and r["TotalTrainingTime"] > 0
-    fig = r["LossEvolutionPlot"]
-    assert type(fig).__name__ == "Figure" and fig.axes[0].get_xlabel() == "round"
+    plot = r["LossEvolutionPlot"]  # a lossviz.plot.LossPlot: shown once in a notebook, updatable
+    ax = plot.figure.axes[0]
+    assert type(plot).__name__ == "LossPlot" and ax.get_xlabel().startswith("training round")
+    assert "MeanSquaredLoss" in ax.get_ylabel() and callable(plot.update)
     assert "NetTrainResults" in repr(r) and "MaxTrainingRounds" in repr(r) and "<table>" in r._repr_html_()
     with pytest.raises(PortError, match="unknown property 'Nope'"):
         r["Nope"]
