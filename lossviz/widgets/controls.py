@@ -62,23 +62,23 @@ class TrainingControls:
         self.validation.tooltip = ("part of the data held out to measure the validation loss; applies at Reset"
                                    if validation_fraction is not None else "a validation set was given")
 
-        def button(text, icon, tip, style_=""):
-            b = widgets.Button(description=text, icon=icon, tooltip=tip, button_style=style_,
-                               layout=widgets.Layout(width="108px"))
-            return b
+        def button(text, icon, tip, style_="", width="108px"):
+            return widgets.Button(description=text, icon=icon, tooltip=tip, button_style=style_,
+                                  layout=widgets.Layout(width=width))
 
         self.train = button("Train", "play", "train until Stop (or the round limit)", "success")
         self.pause = button("Pause", "pause", "pause training; Resume continues")
         self.stop = button("Stop", "stop", "stop training (the results are kept)", "danger")
         self.step = button("Step", "step-forward", "train one round")
         self.reset = button("Reset", "refresh", "new initial weights from the seed; history cleared")
-        self.show_code = button("Show code", "code", "the NetTrain call that reproduces this configuration")
+        self.show_code = button("Show code", "", "the NetTrain call that reproduces this configuration",
+                                width="116px")
         self.landscape = widgets.Checkbox(value=False, description="loss landscape slice", indent=False,
                                           layout=widgets.Layout(width="200px"))
         self.landscape.tooltip = "also draw the loss along two random directions around the current weights"
         self.buttons = widgets.GridBox(
             [self.train, self.pause, self.stop, self.step, self.reset, self.show_code],
-            layout=widgets.Layout(grid_template_columns="repeat(3, 112px)", grid_gap="4px", margin="6px 0"))
+            layout=widgets.Layout(grid_template_columns="112px 112px 120px", grid_gap="4px", margin="6px 0"))
         self.box = widgets.VBox([self.method, self.learning_rate, self.batch_size, self.rounds, self.seed,
                                  self.validation, self.buttons, self.landscape])
 

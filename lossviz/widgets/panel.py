@@ -124,7 +124,7 @@ class TrainingPanel:
     Display the panel by leaving it as the last expression of a cell (or ``display(panel)``).
     """
 
-    def __init__(self, net, data, loss_function=None, validation_set=None, *, resolution=200, max_fps=20.0,
+    def __init__(self, net, data, loss_function=None, validation_set=None, *, resolution=200, max_fps=25.0,
                  surface_size=330, curve_size=(500, 330), data_name="data", net_name="net", setup_code="",
                  **nettrain_options):
         import ipywidgets as widgets
@@ -510,8 +510,8 @@ class TrainingPanel:
             self._draw_landscape(net)
         elif self.landscape_image.layout.display != "none":
             self.landscape_image.layout.display = "none"
-        self.status.value = self.status_text()
         self._frames_sent += 1
+        self.status.value = self.status_text()
 
     def _draw_landscape(self, net):
         """The loss along two random directions around the current weights (at most every 2 s)."""
@@ -551,7 +551,8 @@ class TrainingPanel:
         if self._last_reason and not s.running and self._state in ("stopped", "done", "paused"):
             parts.append(f"stopped: {self._last_reason}")
         return ("<div style='font-family:monospace;font-size:13px;padding:3px 6px;background:#f3f6fa;"
-                "border-radius:3px'>" + " \u00b7 ".join(parts) + "</div>")
+                "border-radius:3px'>" + " \u00b7 ".join(parts)
+                + f"<span class='lossviz-frame' style='display:none'>{self._frames_sent}</span></div>")
 
     def _note(self, text):
         self.message.value = f"<div style='color:#555'>{html.escape(text)}</div>"

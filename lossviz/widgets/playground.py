@@ -80,8 +80,8 @@ class Playground:
             raise ParameterError(f"Playground: activation must be one of {', '.join(map(repr, ACTIVATIONS))}, "
                                  f"got {activation!r}")
         self.n, self.data_seed, self.panel_options = int(n), data_seed, dict(panel_options)
-        style = {"description_width": "80px"}
-        narrow = widgets.Layout(width="250px")
+        style = {"description_width": "95px"}
+        narrow = widgets.Layout(width="270px")
         self.dataset = widgets.Dropdown(options=sets, value=dataset, description="data set", style=style,
                                         layout=narrow)
         self.noise = widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="noise",
@@ -98,7 +98,7 @@ class Playground:
         for w in (self.dataset, self.noise, self.test_fraction, self.layers, self.neurons, self.activation):
             w.observe(lambda change: self.rebuild(), names="value")
         bar = widgets.GridBox([self.dataset, self.noise, self.test_fraction, self.layers, self.neurons, self.activation],
-                              layout=widgets.Layout(grid_template_columns="repeat(3, 260px)", grid_gap="2px 8px"))
+                              layout=widgets.Layout(grid_template_columns="repeat(3, 280px)", grid_gap="2px 8px"))
         self.error = widgets.HTML()
         self._slot = widgets.VBox()
         self.widget = widgets.VBox([widgets.HTML("<b style='font-size:1.15em'>lossviz playground</b>"), bar,

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-__all__ = ["CurveHistory", "CurveRenderer", "SurfaceRenderer", "Redrawer", "encode_jpeg", "data_limits",
+__all__ = ["mark_label", "CurveHistory", "CurveRenderer", "SurfaceRenderer", "Redrawer", "encode_jpeg", "data_limits",
            "point_losses"]
 
 #: colours of the loss terms (matplotlib's tab10 without blue, kept for the surface's first class)
@@ -183,11 +183,11 @@ class SurfaceRenderer:
         return (CLASS_COLORS[self.labels.astype(int) % len(CLASS_COLORS)] * 255).astype(np.uint8)
 
     @staticmethod
-    def radii(losses, base=2.5, most=9.0):
-        """Point radii in pixels: ``base + 2.2 * sqrt(loss)``, capped at ``most``; ``base`` where unknown."""
+    def radii(losses, base=3.5, most=12.0):
+        """Point radii in pixels: ``base + 3 * sqrt(loss)``, capped at ``most``; ``base`` where unknown."""
         if losses is None:
             return None
-        r = base + 2.2 * np.sqrt(np.clip(np.nan_to_num(np.asarray(losses, float), nan=0.0, posinf=16.0), 0, None))
+        r = base + 3.0 * np.sqrt(np.clip(np.nan_to_num(np.asarray(losses, float), nan=0.0, posinf=16.0), 0, None))
         return np.minimum(r, most)
 
     def values(self, net) -> np.ndarray:
@@ -226,7 +226,7 @@ class SurfaceRenderer:
         image = np.ascontiguousarray(fast_colors(self.values(net)[::-1], self.repeat))  # row 0 at the top
         radii = self.radii(losses)
         if radii is None:
-            radii = np.full(len(self.X), 2.5)
+            radii = np.full(len(self.X), 3.5)
         _stamp_discs(image, self._px, self._py, radii, self._colors)
         self.last_rgb = image
         return image
@@ -334,6 +334,18 @@ class CurveHistory:
         with self.lock:
             s = self.series.get(name)
             return s[1][-1] if s and s[1] else None
+
+
+def mark_label(description, most=48):
+    """The text of a change mark: what a change led to (``'Output': A -> B`` gives ``'Output' -> B``)."""
+    parts = []
+    for part in description.split("; "):
+        if " -> " in part and ": " in part:
+            port, rest = part.split(": ", 1)
+            part = f"{port}: \u2192 {rest.rsplit(' -> ', 1)[1]}"
+        parts.append(part)
+    text = "; ".join(parts)
+    return text if len(text) <= most else text[:most - 1] + "\u2026"
 
 
 class CurveRenderer:
@@ -445,11 +457,12 @@ class CurveRenderer:
             self._lines[name] = line
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
-        for i, (x, text) in enumerate(marks[-6:]):
+        for x, text in marks[-8:]:
             self._decorations.append(ax.axvline(x, color="#7f7f7f", lw=0.8, ls="-."))
             self._decorations.append(ax.annotate(
-                text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -4 - 10 * (i % 4)),
-                textcoords="offset points", fontsize=7, color="0.25", va="top", annotation_clip=True))
+                mark_label(text), (x, 0.98), xycoords=("data", "axes fraction"), xytext=(-2, 0),
+                textcoords="offset points", fontsize=7, color="0.25", va="top", ha="right", rotation=90,
+                annotation_clip=True))
         if self._lines:
             self._decorations.append(ax.legend(handles=list(self._lines.values()), loc="upper right", fontsize=7.5,
                                                frameon=False))
@@ -505,7 +518,7 @@ class Redrawer:
     next frame, never queued. ``draw`` exceptions go to ``on_error``. :meth:`close` ends the thread.
     """
 
-    def __init__(self, draw, *, max_fps=25.0, budget=0.45, on_error=None, name="lossviz-redraw"):
+    def __init__(self, draw, *, max_fps=25.0, budget=0.4, on_error=None, name="lossviz-redraw"):
         self.draw = draw
         self.min_interval = 1.0 / float(max_fps)
         self.budget = float(budget)
