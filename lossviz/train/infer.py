@@ -7,11 +7,12 @@ trains a net whose ports were never declared: their shapes come from the data.
 * an input port of unknown shape gets the shape of one example of its data
   (``[1, 2, 3, 4]`` -> "Real"; an array ``(n, 2)`` -> a vector of 2; sequences
   of different lengths ``[[a, b], [c]]`` -> ``("Varying",)``);
-* an output port still of unknown shape after that gets the shape of one
-  target, when its loss compares the output with a target of the output's own
-  shape (mean squared, mean absolute, "Probabilities" and "Binary"
-  cross-entropy...); index targets (``CrossEntropyLossLayer("Index")``) say
-  how many classes there are only through a ``NetDecoder``, so an undeclared
+* an output port still of unknown shape after that gets the Input shape its
+  loss declares (``CrossEntropyLossLayer("Index", input=3)``), or else the
+  shape of one target, when its loss compares the output with a target of the
+  output's own shape (mean squared, mean absolute, "Probabilities" and
+  "Binary" cross-entropy...); index targets say how many classes there are
+  only through a ``NetDecoder`` or such a declared loss, so an undeclared
   class count stays an error that says what to declare.
 
 Declared sizes are never changed: a declared port that disagrees with the data
@@ -109,6 +110,10 @@ def infer_shapes(net, raw: dict, loss_function):
     outs = {}
     for term in spec.terms:
         if term.port not in open_outputs or term.target is None or term.loss is None:
+            continue
+        declared = term.loss.inputs.get("Input")
+        if declared is not None and declared.known:  # the loss says it: CrossEntropyLossLayer("Index", input=3)
+            outs[term.port] = PortType(declared.dims)
             continue
         target_type = term.loss.inputs.get("Target")
         if target_type is None or target_type.kind == "Integer" or target_type.coder is not None:

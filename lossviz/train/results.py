@@ -40,7 +40,7 @@ PROPERTIES = {
                           "smoothed losses, the chosen rate and the rule (None when a rate was given)",
     "RoundMeasurements": "one dict per round: 'Loss', and for classifiers (CrossEntropyLossLayer outputs) "
                          "'Accuracy' and 'ErrorRate' on up to 512 training examples (rounds whose measurement "
-                         "would exceed 5% of the training time have only 'Loss'; the last round is always measured)",
+                         "would exceed 2% of the training time have only 'Loss'; the last round is always measured)",
     "ValidationMeasurements": "one dict per round: the validation 'Loss', 'Accuracy' and 'ErrorRate'",
     "ErrorRatePlot": "a plot of the error rate (training and validation) against the round, for classifiers",
     "FinalPlots": "{'Loss': LossPlot, 'ErrorRate': ErrorRatePlot (classifiers only)}",

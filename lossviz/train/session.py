@@ -57,7 +57,7 @@ EVALUATION_CHUNK = 1024
 #: RoundMeasurements of classifiers (accuracy, error rate) use at most this many training examples
 MEASURE_EXAMPLES = 512
 #: ... and take at most this fraction of the training time (rounds beyond it are not measured)
-MEASURE_TIME_FRACTION = 0.05
+MEASURE_TIME_FRACTION = 0.02
 #: the learning-rate range test: steps, and its rates relative to the method's default learning rate
 RANGE_TEST_STEPS = 100
 RANGE_TEST_SPAN = (1e-2, 1e3)

@@ -243,3 +243,15 @@ def test_per_element_weights_weigh_each_output_element(loss_function):
     assert s.step() == pytest.approx(np.mean(np.mean(w * (prediction - x) ** 2, axis=1)), rel=1e-10)
     with pytest.raises(ShapeError, match=r"port 'Weight': got weights of shape \(5,\)"):
         TrainingSession(net, {"Input": x, "Output": x, "Weight": w[:, :5]}, loss_function)
+
+
+def test_a_loss_that_declares_its_input_shapes_the_undeclared_output():
+    rng = np.random.default_rng(2)
+    points = rng.uniform(-1, 1, (200, 2))
+    indices = (points[:, 0] > points[:, 1]).astype(int)
+    from lossviz import CrossEntropyLossLayer
+
+    results = NetTrain(NetChain([LinearLayer(), SoftmaxLayer()]), (points, indices), "All",
+                       loss_function=CrossEntropyLossLayer("Index", input=2), progress=None, random_seed=0)
+    assert results["InferredShapes"] == {"Input": 2, "Output": 2}
+    assert results["RoundMeasurements"][-1]["Accuracy"] > 0.95
