@@ -206,7 +206,7 @@ class LandscapePlot(Plot):
 
     ``artists``: 2-D ``{"contours": QuadContourSet (redrawn per update),
     "lines": contour lines, "colorbar", "center": the current parameters' marker,
-    "trajectory": Line2D of the projected training path}``; 1-D ``{"curve":
+    "trajectory": Line2D of the projected training path, "start": its first point}``; 1-D ``{"curve":
     Line2D, "center": marker}``. ``alphas``, ``betas``, ``values``: the numbers drawn.
     """
 
@@ -320,6 +320,8 @@ class LandscapePlot(Plot):
             self.artists["trajectory"] = ax.plot([], [], color="white", lw=1.5, marker="o", ms=2.5,
                                                  markeredgecolor="black", markeredgewidth=0.3,
                                                  label="training path")[0]
+            self.artists["start"] = ax.plot([], [], ls="", marker="o", ms=7, color="white", markeredgecolor="black",
+                                            label="_nolegend_")[0]
             self.artists["center"] = ax.plot([0.0], [0.0], ls="", marker="*", ms=13, color="#ff7f0e",
                                              markeredgecolor="black", label="current parameters")[0]
             ax.set_xlabel("step along direction 1 (α)")
@@ -345,6 +347,9 @@ class LandscapePlot(Plot):
         else:
             line.set_data(self.path[:, 0], self.path[:, 1])
         line.set_label("training path (rounds)" if self.path is not None else "_nolegend_")
+        start = self.artists["start"]
+        start.set_data(self.path[:1, 0], self.path[:1, 1]) if self.path is not None else start.set_data([], [])
+        start.set_label(f"start (round {self.rounds[0]})" if self.path is not None else "_nolegend_")
         self.ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
         self.ax.set_xlim(self.alphas[0], self.alphas[-1])
         self.ax.set_ylim(self.betas[0], self.betas[-1])

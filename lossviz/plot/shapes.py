@@ -220,7 +220,10 @@ def shape_curves(losses, target=1.0, *, against="prediction", xlim=None, resolut
             if isinstance(e, ParameterError) and str(e).startswith("loss_shape"):
                 raise
             where = "margin" if against == "margin" else f"prediction for the target {target:g}"
-            raise ParameterError(f"loss_shape: cannot draw {label} against the {where}: {e}") from None
+            hint = ""
+            if against == "prediction" and "class" in str(e).lower():
+                hint = "; a loss of class vectors has no single prediction: draw it with against='margin'"
+            raise ParameterError(f"loss_shape: cannot draw {label} against the {where}: {e}{hint}") from None
         curves.append({"label": label, "layer": layer, "loss": loss, "gradient": gradient})
     return x, curves
 

@@ -60,6 +60,7 @@ def test_the_trajectory_projects_onto_its_principal_directions(trained_run, xor_
     offsets = np.array([flatten_params(p) - plot.theta for _, p in trajectory])
     np.testing.assert_allclose(path, offsets @ D.T, atol=1e-9)
     assert np.abs(path).max() <= plot.span  # the grid covers the path
+    np.testing.assert_allclose(plot.artists["start"].get_xydata(), path[:1])  # where training began
 
 
 def test_update_recentres_and_keeps_the_line_artists(trained_run, xor_data):
