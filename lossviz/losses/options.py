@@ -151,8 +151,10 @@ class OptionSpec:
             return bool(value) if isinstance(value, (bool, np.bool_)) else _BAD
         if self.kind == "choice":
             for choice in self.choices:
-                if value == choice or (isinstance(value, str) and isinstance(choice, str)
-                                       and value.lower() == choice.lower()):
+                if isinstance(value, str) and isinstance(choice, str):
+                    if value.lower() == choice.lower():
+                        return choice
+                elif type(value) is type(choice) and value == choice:  # no arrays: their == is elementwise
                     return choice
             return _BAD
         if self.kind == "float":

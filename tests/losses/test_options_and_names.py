@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lossviz.losses as losses
 from lossviz.errors import NetTypeError, ParameterError, ShapeError
@@ -56,6 +58,28 @@ def test_values_outside_a_specs_range_are_refused_by_the_layer(entry):
                 value = int(value)
             with pytest.raises(ParameterError, match=rf"{entry.layer.__name__}: option '{spec.name}' must be"):
                 entry.layer(**{spec.name: value})
+
+
+_ANY_VALUE = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4), st.lists(st.floats(-2, 5), max_size=3), st.sampled_from(["Index", "first", "binary"]),
+    st.just(np.float32(0.5)), st.just(np.int64(2)), st.just(np.array([1.0, 2.0])), st.just({"a": 1}),
+)
+
+
+@pytest.mark.parametrize("entry", BUILTIN, ids=lambda e: e.name)
+@settings(max_examples=40, deadline=None)
+@given(value=_ANY_VALUE)
+def test_any_option_value_gives_the_validated_value_or_a_parameter_error_naming_it(entry, value):
+    for spec in entry.option_specs:
+        try:
+            layer = entry.layer(**{spec.name: value})
+        except ParameterError as error:
+            assert f"'{spec.name}'" in str(error)
+            continue
+        expected = spec.validate(entry.layer.__name__, value)
+        got = getattr(layer, spec.name)
+        assert got == expected or (got is None and expected is None)
 
 
 def test_spec_validation_names_the_option_the_value_and_the_range():
