@@ -43,7 +43,8 @@ def _initial_settings(net, loss_function_value, rows):
     ports = [p for p, _ in rows]
     loss_ports = {p for p, is_loss in rows if is_loss}
     if loss_function_value is Automatic or loss_function_value is None:
-        return {}
+        # as NetTrain's Automatic: a net with loss ports trains on them, and its other outputs are off
+        return {p: PortSetting(p, "off") for p in ports if loss_ports and p not in loss_ports}
     value = loss_function_value
     if isinstance(value, (Layer, Scaled)) or (isinstance(value, tuple) and len(value) == 2
                                               and isinstance(value[1], Scaled)):

@@ -294,3 +294,43 @@ def test_panel_results_match_nettrain_for_the_same_seed(classifier, disc):
         np.testing.assert_allclose(p.results["RoundLossList"], direct["RoundLossList"], rtol=1e-5)
     finally:
         p.close()
+
+
+def test_net_with_loss_ports_gets_a_row_per_port(regression_data):
+    from lossviz import LinearLayer, NetGraph, NetPort
+
+    net = NetGraph({"lin": LinearLayer(), "loss1": losses.MeanSquaredLossLayer(),
+                    "loss2": losses.MeanAbsoluteLossLayer()},
+                   [(NetPort("Input"), "lin", NetPort("Output")), ("lin", "loss1", NetPort("Loss1")),
+                    ("lin", "loss2", NetPort("Loss2"))], input=2, output=1)
+    X, y = regression_data
+    data = {"Input": X, "Target": y[:, None]}
+    p = TrainingPanel(net, data, random_seed=0)
+    try:
+        rows = {r.port: r for r in p.rows}
+        assert set(rows) == {"Output", "Loss1", "Loss2"} and p.surface is None  # two inputs: no surface
+        assert rows["Output"].menu.value == "off"  # as Automatic: a net with loss ports trains on them
+        assert rows["Loss1"].menu.options[0][0] == "Automatic: the port itself"
+        rows["Loss2"].scale.value = 0.5
+        p.controls.rounds.value = 2
+        p.controls.train.click()
+        assert p.wait()
+        assert [(t.port, t.scale) for t in p.session.spec.terms] == [("Loss1", 1.0), ("Loss2", 0.5)]
+        assert set(p.results["RoundSubLossLists"]) >= {"Loss1", "Loss2"}
+        assert "loss_function={'Loss1': Automatic, 'Loss2': Scaled(0.5)}" in p.code
+        namespace = {"net": net, "data": data}
+        exec(p.code, namespace)
+        assert namespace["results"]["TotalRounds"] == 2
+    finally:
+        p.close()
+
+
+def test_landscape_view(panel):
+    panel.controls.landscape.value = True
+    panel.controls.step.click()
+    assert panel.wait()
+    panel._frame_now()
+    assert panel.landscape_image.value[:4] == b"\x89PNG" and panel.landscape_image.layout.display == ""
+    panel.controls.landscape.value = False
+    panel._frame_now()
+    assert panel.landscape_image.layout.display == "none"
