@@ -530,6 +530,109 @@ def _t_w(fn):
     return weighted
 
 
+class _InGraph:
+    """A loss layer inside a NetGraph, fed by several heads on the trunk: ``heads`` maps the loss's ports to
+    (output dims, activation); ``target(X)`` gives the data of its "Target" (None: no target); ``torch_loss``
+    takes the heads' outputs (in ``heads`` order) and the target."""
+
+    def __init__(self, loss, heads, target, torch_loss):
+        self.loss, self.heads, self.target, self.torch_loss = loss, heads, target, torch_loss
+
+    def lossviz(self, sizes, X):
+        from lossviz import LinearLayer, NetChain, NetGraph, NetPort
+
+        layers = {"trunk": NetChain(_hidden(sizes), input=sizes[0]), "loss": self.loss()}
+        conns = []
+        for port, (dims, act) in self.heads.items():
+            layers[port] = NetChain([LinearLayer(dims)] + ([act] if act else []))
+            conns.append(("trunk", port, NetPort("loss", port)))
+        data = {"Input": X}
+        if self.target is not None:
+            data["Target"] = self.target(X)
+        return NetGraph(layers, conns), data, None
+
+    def torch(self, sizes, X):
+        import torch
+
+        trunk = _torch_trunk(sizes)
+        heads = []
+        for dims, act in self.heads.values():
+            n = int(np.prod(dims)) if dims else 1
+            layer = torch.nn.Linear(sizes[-2], n)
+            post = {"SoftPlus": torch.nn.functional.softplus}.get(act, lambda v: v)
+            shape = (-1,) + tuple(dims)
+            heads.append((layer, lambda h, layer=layer, post=post, shape=shape: post(layer(h)).reshape(shape)))
+        module = torch.nn.ModuleList([trunk] + [layer for layer, _ in heads])
+        Xt = torch.tensor(X, dtype=torch.float32)
+        t = None if self.target is None else self.target(X)
+        T = None if t is None else (torch.tensor(t) if t.dtype.kind == "i" else torch.tensor(t, dtype=torch.float32))
+
+        def loss(idx):
+            h = trunk(Xt[idx])
+            outs = [f(h) for _, f in heads]
+            return self.torch_loss(*outs, None if T is None else T[idx])
+
+        return module, loss
+
+
+def _signs1(X):
+    return np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+
+
+def _t_triplet(a, p, n, _):
+    torch, _F = _tf()
+    return torch.clamp(((p - a) ** 2).sum(1) - ((n - a) ** 2).sum(1) + 1.0, min=0).mean()
+
+
+def _t_cosine(a, b, t):
+    torch, F = _tf()
+    return F.cosine_embedding_loss(a, b, t, margin=0.0)
+
+
+def _t_gll(mean, var, t):
+    torch, F = _tf()
+    v = torch.clamp(var, min=1e-6)
+    return (0.5 * (torch.log(v) + (mean - t) ** 2 / v + np.log(2 * np.pi))).sum(1).mean()
+
+
+def _t_mmd(x, _unused, y):
+    torch, _F = _tf()
+    x, y = x[:, :, None], y[:, :, None]
+
+    def k(a, b):
+        return torch.exp(-((a[:, :, None, :] - b[:, None, :, :]) ** 2).sum(-1))
+
+    return (k(x, x).mean((1, 2)) - 2 * k(x, y).mean((1, 2)) + k(y, y).mean((1, 2))).mean()
+
+
+def _t_ctc(x, _unused, labels):
+    torch, F = _tf()
+    logp = F.log_softmax(x, -1).transpose(0, 1)  # (T, B, C)
+    B, T = x.shape[0], x.shape[1]
+    return F.ctc_loss(logp, labels, torch.full((B,), T), torch.full((B,), labels.shape[1]), blank=x.shape[2] - 1,
+                      reduction="none").mean()
+
+
+IN_GRAPH = {
+    "margin_ranking (two scores)": _InGraph(
+        _lv("margin_ranking", margin=0.1), {"Input": ((), None), "Input2": ((), None)}, _signs1,
+        lambda a, b, t: _tf()[1].margin_ranking_loss(a, b, t, margin=0.1)),
+    "cosine_embedding (two embeddings)": _InGraph(
+        _lv("cosine_embedding"), {"Input": ((K,), None), "Input2": ((K,), None)}, _signs1, _t_cosine),
+    "triplet (three embeddings)": _InGraph(
+        _lv("triplet"), {"Input": ((K,), None), "Positive": ((K,), None), "Negative": ((K,), None)}, None,
+        _t_triplet),
+    "gll (mean and variance heads)": _InGraph(
+        _lv("gll"), {"Input": ((K,), None), "Variance": ((K,), "SoftPlus")},
+        lambda X: _targets("real", X, K), _t_gll),
+    "mmd (a set of 4 samples per example)": _InGraph(
+        _lv("mmd"), {"Input": ((4,), None)}, lambda X: np.stack([np.sin(X[:, 0] * j) for j in range(1, 7)], 1),
+        lambda x, y: _t_mmd(x, None, y)),
+    "ctc (5 steps of 4 classes, 2 labels)": _InGraph(
+        _lv("ctc"), {"Input": ((5, 4), None)},
+        lambda X: np.stack([(X[:, 0] > 0), (X[:, 1] > 0) + 1], 1).astype(np.int64), lambda x, t: _t_ctc(x, None, t)),
+}
+
 _MSE_HEAD = ("Reg", None, K, "real", _lv("mse"), 1.0, lambda z, t: _tf()[1].mse_loss(z, t))
 _CE_HEAD = ("Class", "Softmax", K, "index", _lv("cross_entropy"), 0.5, _t_ce)
 _BIN_HEAD = ("Flag", "LogisticSigmoid", 1, "unit", _lv("cross_entropy", form="Binary"), 0.2,
@@ -546,6 +649,7 @@ LOSS_CONFIGS = {
                                           _t_w(lambda z, t: (z - t) ** 2))], weights=True),
     "contrastive on a NetPairEmbeddingOperator": _Pairs(),
     **{k: v for k, v in SINGLE.items() if k not in ("cross_entropy", "huber", "cross_entropy, label_smoothing=0.1")},
+    **IN_GRAPH,
 }
 ISSUE_TABLE = list(LOSS_CONFIGS)[:4]
 
@@ -559,10 +663,11 @@ def make_loss_config(name, side, sizes, batch, rounds_of=8):
         from lossviz.train import NetTrain
 
         net, data, loss_function = config.lossviz(sizes, X)
+        extra = {} if loss_function is None else {"loss_function": loss_function}
 
         def steps_per_second(seconds, cpu=False):
-            r = NetTrain(net, data, "All", loss_function=loss_function, batch_size=batch, time_goal=seconds,
-                         random_seed=1, progress=None)
+            r = NetTrain(net, data, "All", batch_size=batch, time_goal=seconds, random_seed=1, progress=None,
+                         **extra)
             return r["TotalBatches"] / r["TotalTrainingTime"]
 
         steps_per_second.self_timed = True

@@ -61,16 +61,21 @@ def _softplus(x):
 
 
 class _Head(_Op):
-    """Shared parts: ports, per-example weights, the autograd fallback for elementwise weights."""
+    """Shared parts: ports, per-example weights, the autograd fallback for elementwise weights.
+
+    ``grad_inputs``: the ports the head differentiates (the plan runs the layer under autograd when a
+    net computes another one, e.g. a Target); ``grad`` returns the Input's gradient, or a dict of them.
+    """
 
     out_ports = ("Loss",)
+    grad_inputs = ("Input",)
 
     def __init__(self, layer):
         self.layer = layer
         self.checks = type(layer).check is not LossLayer.check  # the layer checks its data
         self.in_ports = tuple(p for p in layer.inputs)
         self.fallback = LayerVJPOp(layer, (), [])
-        self.fallback.grad_ports = ("Input",)
+        self.fallback.grad_ports = self.grad_inputs
 
     def alloc(self, B, dtype, gviews):
         buf = Buffers()
@@ -98,7 +103,8 @@ class _Head(_Op):
         gL = gouts["Loss"]
         if buf.w is not None:
             gL = gL * buf.w
-        return {"Input": self.grad(gL, buf)}
+        g = self.grad(gL, buf)
+        return g if isinstance(g, dict) else {"Input": g}
 
     def _checked(self, ins):
         """Input and Target after the layer's own checks (which may convert the Target)."""
@@ -253,6 +259,108 @@ class _Contrastive(_ElementwiseHead):
     def value(self, d, t):
         gap = np.maximum(self.layer.margin - d, 0.0)
         return t * gap * gap + (1.0 - t) * d * d, lambda: -2.0 * t * gap + 2.0 * (1.0 - t) * d
+
+
+class _MarginRanking(_ElementwiseHead):
+    """``max(0, -t (x1 - x2) + margin)``; d/dx1 ``-t [> 0]``, d/dx2 ``t [> 0]``."""
+
+    grad_inputs = ("Input", "Input2")
+
+    def _checked(self, ins):
+        data = {"Input": ins["Input"], "Input2": ins["Input2"], "Target": ins["Target"]}
+        self.layer.check(data)
+        return data["Input"], (data["Input2"], data["Target"])
+
+    def value(self, x, rest):
+        x2, t = rest
+        u = np.maximum(0.0, -np.reshape(t, x.shape) * (x - np.reshape(x2, x.shape)) + self.layer.margin)
+        return u, lambda: -np.reshape(t, x.shape) * (u > 0)
+
+    def loss(self, ins, buf):
+        x, rest = self._checked(ins)
+        v, buf.slope = self.value(x, rest)
+        B = len(x)
+        buf.n, buf.shape = (v.size // B if B else 1), x.shape
+        return _add.reduce(v.reshape(B, -1), 1) / buf.n
+
+    def grad(self, gL, buf):
+        g = super().grad(gL, buf)
+        return {"Input": g, "Input2": -g}
+
+
+class _Triplet(_Head):
+    """``max(|p - a|^2 - |n - a|^2 + margin, 0)`` per example; where > 0: d/da ``2 (n - p)``,
+    d/dp ``2 (p - a)``, d/dn ``-2 (n - a)``."""
+
+    grad_inputs = ("Input", "Positive", "Negative")
+
+    def loss(self, ins, buf):
+        a, p, n = ins["Input"], ins["Positive"], ins["Negative"]
+        B = len(a)
+        buf.shape = a.shape
+        buf.dp, buf.dn = dp, dn = (p - a).reshape(B, -1), (n - a).reshape(B, -1)
+        u = np.einsum("ij,ij->i", dp, dp) - np.einsum("ij,ij->i", dn, dn) + self.layer.margin
+        buf.on = u > 0
+        return np.maximum(u, 0.0)
+
+    def grad(self, gL, buf):
+        c = (2.0 * np.where(buf.on, gL, 0.0))[:, None].astype(buf.dp.dtype, copy=False)
+        gp, gn = buf.dp * c, -(buf.dn * c)
+        return {"Input": (-gp - gn).reshape(buf.shape), "Positive": gp.reshape(buf.shape),
+                "Negative": gn.reshape(buf.shape)}
+
+
+class _CosineEmbedding(_Head):
+    """``1 - cos(a, b)`` where t = 1, ``max(0, cos - margin)`` where t = -1, over the last axis;
+    ``cos = a.b / sqrt((|a|^2 + eps)(|b|^2 + eps))``, d cos/da ``= b / N - cos a / (|a|^2 + eps)``."""
+
+    grad_inputs = ("Input", "Input2")
+
+    def loss(self, ins, buf):
+        data = {"Input": ins["Input"], "Input2": ins["Input2"], "Target": ins["Target"]}
+        self.layer.check(data)
+        a, b, t = data["Input"], data["Input2"], np.reshape(data["Target"], (len(data["Input"]),))
+        eps = _COSINE_EPS
+        aa, bb = np.einsum("ij,ij->i", a, a) + eps, np.einsum("ij,ij->i", b, b) + eps
+        norm = np.sqrt(aa * bb)
+        cos = np.einsum("ij,ij->i", a, b) / norm
+        buf.a, buf.b, buf.aa, buf.bb, buf.norm, buf.cos = a, b, aa, bb, norm, cos
+        similar = t == 1
+        buf.dcos = np.where(similar, -1.0, (cos - self.layer.margin > 0).astype(float))
+        return np.where(similar, 1.0 - cos, np.maximum(0.0, cos - self.layer.margin))
+
+    def grad(self, gL, buf):
+        c = (gL * buf.dcos)[:, None]
+        cos = buf.cos[:, None]
+        ga = c * (buf.b / buf.norm[:, None] - cos * buf.a / buf.aa[:, None])
+        gb = c * (buf.a / buf.norm[:, None] - cos * buf.b / buf.bb[:, None])
+        return {"Input": ga.astype(buf.dtype, copy=False), "Input2": gb.astype(buf.dtype, copy=False)}
+
+
+class _GaussianNLL(_Head):
+    """Per entry ``(log v + (x - t)^2 / v [+ log 2 pi]) / 2`` with ``v = max(var, eps)`` (the clamp in the
+    value only), summed over the last axis; d/dx ``(x - t) / v``, d/dvar ``(1/v - (x - t)^2 / v^2) / 2``."""
+
+    grad_inputs = ("Input", "Variance")
+
+    def loss(self, ins, buf):
+        data = {"Input": ins["Input"], "Variance": ins["Variance"], "Target": ins["Target"]}
+        self.layer.check(data)
+        x, var, t = data["Input"], data["Variance"], np.reshape(data["Target"], np.shape(data["Input"]))
+        v = np.maximum(var, self.layer.eps)
+        d = x - t
+        buf.v, buf.d = v, d
+        per = 0.5 * (np.log(v) + d * d / v + (np.log(2.0 * np.pi) if self.layer.full else 0.0))
+        return _add.reduce(per, 1)
+
+    def grad(self, gL, buf):
+        c = gL[:, None]
+        return {"Input": (c * buf.d / buf.v).astype(buf.dtype, copy=False),
+                "Variance": (c * 0.5 * (1.0 / buf.v - buf.d * buf.d / (buf.v * buf.v))).astype(buf.dtype,
+                                                                                               copy=False)}
+
+
+_COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's
 
 
 def _xlogx(t):
@@ -480,8 +588,15 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
     them. ``grad_ports``: the inputs that need a gradient (only "Input" is
     supported in closed form). Returns ``(head, reads_logits)`` or None.
     """
-    if tuple(grad_ports) not in (("Input",), ()) or not type(layer).__module__.startswith("lossviz.losses"):
+    if not type(layer).__module__.startswith("lossviz.losses"):
         return None
+    made = _make_head(layer, input_dims, logits_of)
+    if made is not None and set(grad_ports) - set(made[0].grad_inputs):
+        return None  # the net computes an input the closed form takes as data
+    return made
+
+
+def _make_head(layer, input_dims, logits_of):
     name = type(layer).__name__
     cfg = layer.config()
     vector = input_dims is not None and len(input_dims) == 1
@@ -535,6 +650,14 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
     for (cls, options), build in simple.items():
         if name == cls and _known_options(layer, options):
             return build(), False
+    if name == "MarginRankingLossLayer" and _known_options(layer, ("margin",)):
+        return _MarginRanking(layer), False
+    if name == "TripletLossLayer" and _known_options(layer, ("margin",)):
+        return _Triplet(layer), False
+    if name == "CosineEmbeddingLossLayer" and vector and _known_options(layer, ("margin",)):
+        return _CosineEmbedding(layer), False
+    if name == "GaussianLogLikelihoodLossLayer" and vector and _known_options(layer, ("full", "eps")):
+        return _GaussianNLL(layer), False
     if name == "PoissonNLLLossLayer" and _known_options(layer, ("from_logits", "compute_full", "epsilon")) \
             and layer.from_logits:
         return _Poisson(layer), False

@@ -62,7 +62,7 @@ class Trunk:
         self.grad_slots = set()  # slots that depend on parameters
         for n in nodes:
             n.grad_ports = tuple(p for p, s in n.ins.items() if s in self.grad_slots)
-            if isinstance(n.op, _Head) and set(n.grad_ports) - {"Input"}:  # a Target computed by the net
+            if isinstance(n.op, _Head) and set(n.grad_ports) - set(n.op.grad_inputs):  # e.g. a Target the net computes
                 n.op = LayerVJPOp(n.op.layer, n.path, [])
             if n.op.has_params or n.grad_ports:
                 self.grad_slots.update(n.outs.values())

@@ -191,6 +191,9 @@ def test_every_registry_loss_equals_autograd(name, i):
     if (name in CLOSED_FORM or name == "cross_entropy") and (name, i) not in AUTOGRAD_HEADS:
         # the closed form is what was checked
         assert all(isinstance(n.op, _Head) for n in step.heads.nodes), [n.op for n in step.heads.nodes]
+    if name in ("gll", "triplet", "cosine_embedding", "margin_ranking"):  # loss layers inside the graph
+        assert [type(n.op).__name__ for n in step.trunk.nodes if n.path == ("loss",)] != ["LayerVJPOp"]
+        assert isinstance(next(n.op for n in step.trunk.nodes if n.path == ("loss",)), _Head)
 
 
 AUTOGRAD_HEADS = {("sigmoid_bce", 2), ("cross_entropy", 5)}  # on probabilities, not logits: the layer itself
@@ -433,3 +436,12 @@ def test_a_pair_embedding_runs_its_net_twice_with_shared_weights():
     raw = {"Input1": X, "Input2": _real(3), "Output": RNG.uniform(size=N) < 0.5}
     step = assert_same_as_autograd(*_setup(cosine, raw, losses.get("contrastive")))
     assert [type(n.op).__name__ for n in step.trunk.nodes] == ["LayerVJPOp"]  # the operator as one op
+
+
+def test_a_target_computed_by_the_net_is_differentiated_by_the_layer():
+    net = NetGraph({"trunk": NetChain([8, "Tanh"], input=3), "a": LinearLayer(4), "b": LinearLayer(4),
+                    "loss": losses.get("huber")},
+                   [("trunk", "a", NetPort("loss", "Input")), ("trunk", "b", NetPort("loss", "Target"))])
+    step = assert_same_as_autograd(*_setup(net, {"Input": X}, Automatic))
+    (loss_node,) = [n for n in step.trunk.nodes if n.path == ("loss",)]
+    assert type(loss_node.op).__name__ == "LayerVJPOp" and set(loss_node.grad_ports) == {"Input", "Target"}
