@@ -90,13 +90,14 @@ def loss_sizes(losses, largest=None):
 
 
 class ExamplePoints:
-    """Train (circles) and test (triangles) points on ``ax``, coloured by ``colors_of(targets)``.
+    """Train (circles) and test (triangles) points on ``ax``, coloured by ``colors_of(targets)``
+    (a dict of scatter keywords: ``c=`` and for real targets ``cmap=``/``norm=``).
 
     ``collections``: ``{"train": PathCollection, "test": PathCollection or None}``;
     :meth:`set_losses` resizes them by per-example loss and relabels the size legend.
     """
 
-    def __init__(self, ax, train, test, colors_of, *, norm_kw=None):
+    def __init__(self, ax, train, test, colors_of):
         self.ax = ax
         self.collections = {}
         self.size_legend = None
@@ -107,7 +108,7 @@ class ExamplePoints:
             face = colors_of(points.targets)
             self.collections[name] = ax.scatter(
                 points.X[:, 0], points.X[:, 1], s=22 if name == "train" else 30, marker=marker,
-                edgecolors="0.1", linewidths=0.6, zorder=3, label=name, **face, **(norm_kw or {}))
+                edgecolors="0.1", linewidths=0.6, zorder=3, label=name, **face)
 
     def set_losses(self, train_losses, test_losses=None):
         """Size each point by its loss (one scale for train and test); update the size legend."""

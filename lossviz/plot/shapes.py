@@ -113,10 +113,7 @@ def _resolve(losses, options, against):
         if not isinstance(spec, str):
             raise NetTypeError(f"loss_shape: expected a loss name, a loss layer or (name, options), "
                                f"got {type(spec).__name__}")
-        try:
-            accepted = set(info(spec).options)
-        except LossvizError:
-            raise
+        accepted = set(info(spec).options)  # an unknown name raises the registry's error, with close matches
         shared = {k: v for k, v in options.items() if k in accepted}
         used.update(shared)
         merged = {**shared, **own}

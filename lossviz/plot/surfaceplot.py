@@ -83,7 +83,8 @@ def _class_names(net, port, classes, k):
     return [f"class {i}" for i in range(k)]
 
 
-def _limits(given, columns, name):
+def _limits(given, columns):
+    """``given``, or the range of the data columns plus a 10% margin, or the defaults without data."""
     if given is not None:
         return given
     if not columns:
@@ -112,7 +113,7 @@ class SurfacePlot(Plot):
 
     def __init__(self, net, ax, figure, *, data, test_data, output, show_loss, loss_function, xlim, ylim,
                  resolution, boundary, classes, colors):
-        from ..plot.surface import _ports
+        from .surface import _ports
         from ..train.spec import resolve_loss
 
         super().__init__(figure, ax)
@@ -132,8 +133,8 @@ class SurfacePlot(Plot):
         self.test = read_points(net, test_data, self.output, self.spec, classify=classify) \
             if test_data is not None else None
         pts = [p for p in (self.train, self.test) if p is not None]
-        self.xlim = _limits(xlim, [p.X[:, 0] for p in pts], "xlim")
-        self.ylim = _limits(ylim, [p.X[:, 1] for p in pts], "ylim")
+        self.xlim = _limits(xlim, [p.X[:, 0] for p in pts])
+        self.ylim = _limits(ylim, [p.X[:, 1] for p in pts])
         self.surface = decision_surface(net, self.xlim, self.ylim, resolution, output=self.output)
         k = self.surface.values.shape[-1]
         self.classes = _class_names(net, self.output, classes, 2 if self.output_kind.startswith("binary") else k) \
@@ -159,9 +160,6 @@ class SurfacePlot(Plot):
             return e / e.sum(axis=-1, keepdims=True)
         return values
 
-    def _regression_values(self, values):
-        return values[..., 0]
-
     def _norm_for(self, values, targets):
         from matplotlib.colors import CenteredNorm, Normalize
 
@@ -181,7 +179,7 @@ class SurfacePlot(Plot):
         targets = [p.targets for p in (self.train, self.test) if p is not None and p.targets is not None]
         all_targets = np.concatenate(targets) if targets else None
         if self.output_kind == "regression":
-            field = self._regression_values(values)
+            field = values[..., 0]  # a vector output: its first entry
             self.norm = self._norm_for(field, all_targets)
             image = ax.imshow(field, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=self.norm,
                               interpolation="bilinear")
@@ -281,7 +279,7 @@ class SurfacePlot(Plot):
         values = self.surface.values
         image = self.artists["image"]
         if self.output_kind == "regression":
-            field = self._regression_values(values)
+            field = values[..., 0]  # a vector output: its first entry
             image.set_data(field)
         else:
             probabilities = self._probabilities(values)

@@ -90,6 +90,8 @@ def test_bad_arguments_get_lossviz_errors():
         shape_curves("hinge", target=0.5)  # hinge labels are -1 or 1
     with pytest.raises(ParameterError, match="cross_entropy against the prediction.*against='margin'"):
         shape_curves("cross_entropy")
+    with pytest.raises(ParameterError, match="unknown loss .hubr.; did you mean .huber."):
+        shape_curves("hubr")
     with pytest.raises(ParameterError, match="target must be a number"):
         shape_curves("mse", target="one")
 
