@@ -4,7 +4,11 @@ Each loss is a :class:`LossLayer` (ports "Input", usually "Target", an
 optional "Weight"; output "Loss", one number per example). The shared
 conventions (shapes, threading and mean over extra dimensions, weights) are
 described in :mod:`lossviz.losses.base`; each class's docstring gives its
-formula, ports, options and whose convention it follows.
+formula, ports, options and whose convention it follows. Library-qualified
+names ("gluon.HingeLoss", "theanets.hinge", "torch.nn.MSELoss", "keras.hinge")
+name a loss with the options that reproduce that library's definition, and
+:mod:`lossviz.losses.gluon` holds Gluon's loss names (``gloss.L2Loss()``) for
+code written as the Gluon tutorial writes it.
 
 >>> from lossviz.losses import MeanAbsoluteLossLayer, get, names
 >>> MeanAbsoluteLossLayer()({"Input": [1, 2, 3], "Target": [1, 2, 4]})    # 1/3

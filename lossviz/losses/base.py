@@ -45,8 +45,29 @@ Weights multiply, as Gluon's ``sample_weight`` does:
 
 So weights of 1 are no weights, and a per-example weight gives the same loss as
 that weight repeated over the elements. theanets' weighted loss
-``sum(w l) / sum(w)`` (its "weighted targets") is this loss divided by
-``mean(w_b)``. Weights must be non-negative.
+``sum(w l) / sum(w)`` (its "weighted targets") is the batch mean of this loss
+divided by the mean weight. Weights must be non-negative.
+
+Options
+-------
+Each class declares its constructor's options once, as ``option_specs``
+(:class:`~lossviz.losses.options.OptionSpec`: kind, default, range, doc); the
+constructor validates its arguments with them (:meth:`LossLayer._set_options`),
+:func:`lossviz.losses.info` ``(name).option_specs`` returns them, and
+:meth:`LossLayer.config` (so the repr) lists only the options that differ from
+their defaults.
+
+Reading data: lossviz's way and Gluon's
+---------------------------------------
+Called on user data, ``layer({"Input": x, "Target": t})`` reads one example or
+a batch by the declared port shapes (:mod:`lossviz.net.evaluate`): a port of
+undeclared shape takes its data as one example. Every loss also takes
+``batch_axis`` (default None): with ``batch_axis=0`` the layer is called as
+Gluon calls its losses, ``loss(pred, label[, sample_weight])``, axis 0 of every
+array being the batch, and returns one loss per example whatever the declared
+shapes (see :meth:`LossLayer.__call__`). Gluon's and theanets' library-qualified
+names (``get("gluon.L2Loss")``, ``get("theanets.mse")``) set it. Training
+(``apply``) always takes batches and ignores it.
 """
 from __future__ import annotations
 
@@ -57,7 +78,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import Box, getval
 
-from ..errors import DataError, ParameterError, PortError, ShapeError, describe_shape
+from ..errors import DataError, NetTypeError, ParameterError, PortError, ShapeError, describe_shape
 from ..net.layer import Layer
 from ..net.ports import PortType, unify, with_dims
 from .options import OptionSpec
@@ -168,7 +189,7 @@ class LossLayer(Layer):
         return self._call_batched(*args, **kwargs)
 
     def _call_batched(self, *args, sample_weight=None, **port_data):
-        from ..errors import NetTypeError
+        """Gluon's reading of the data (see :meth:`__call__`): one loss per example, shape ``(batch,)``."""
         from ..net.evaluate import to_batch
         from ..net.layer import match_port_kwargs
 
@@ -191,7 +212,7 @@ class LossLayer(Layer):
         arrays = {}
         for port, value in data.items():
             if port not in self.inputs:
-                raise NetTypeError(f"{name}: no input port {port!r}; its input ports are "
+                raise PortError(f"{name}: no input port {port!r}; its input ports are "
                                    f"{', '.join(map(repr, self.input_names))}")
             t = self.inputs[port]
             if t.coder is not None and hasattr(t.coder, "encode"):
@@ -204,7 +225,7 @@ class LossLayer(Layer):
         x = arrays.get("Input")
         one = x is not None and anp.ndim(x) <= self.min_example_rank
         for port, arr in arrays.items():
-            if port in data and isinstance(arr, np.ndarray | Box) and self.inputs[port].coder is None:
+            if self.inputs[port].coder is None:  # encoded ports are batches already
                 if anp.ndim(arr) == 0 or (one and anp.shape(arr) == anp.shape(x)):
                     arr = arr[None]
                 elif anp.ndim(arr) <= self.batch_axis:
@@ -500,8 +521,6 @@ def infer_spec(name: str, default) -> OptionSpec:
 
 def _check_specs(cls):
     """TypeError unless ``cls.option_specs`` declares exactly the constructor's options, with its defaults."""
-    from ..errors import NetTypeError
-
     declared = [spec.name for spec in cls.option_specs]
     if sorted(declared) != sorted(cls.option_names()):
         raise NetTypeError(f"{cls.__name__}: option_specs declare {declared}, but the constructor's options are "

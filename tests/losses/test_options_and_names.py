@@ -319,3 +319,10 @@ def test_gluon_names_module():
         assert name in getattr(gloss, name).__doc__
     assert gloss.HuberLoss(rho=2).rho == 2.0
     np.testing.assert_allclose(gloss.L2Loss()(np.ones(2), 2 * np.ones(2), np.array([1, 2])), [0.5, 1.0])
+
+
+def test_gluon_reading_names_unknown_ports():
+    from lossviz.errors import PortError
+
+    with pytest.raises(PortError, match=r"L2LossLayer: no input port 'Input2'"):
+        get("gluon.L2Loss")({"Input": np.ones(2), "Input2": np.ones(2)})
