@@ -64,3 +64,16 @@ def test_each_figure_cell_shows_exactly_one_image(lab, page, name, figures):
             size = cell.locator(".jp-OutputArea-output img").first.bounding_box()
             assert size and size["width"] > 300 and size["height"] > 200, f"cell {i}: image too small: {size}"
     assert not wrong, f"{name} (see {shot}):\n\n" + "\n\n".join(wrong)
+
+
+@pytest.mark.parametrize("name, figures", [("00_tour.ipynb", 2), ("06_pictures.ipynb", 14)])
+def test_voila_shows_each_figure_once(voila_factory, page, name, figures):
+    """The classroom app (Voila) shows outputs only: as many images as figure cells, no more."""
+    assert sum(expected_images(s) for s in _code_cells(name)) == figures
+    app = voila_factory(NOTEBOOKS_DIR / name)
+    app.open(page, timeout=200_000)
+    shot = app.screenshot(page, f"voila-figures-{Path(name).stem}")
+    errors = app.error_texts(page)
+    assert not errors, f"Voila shows an error for {name} (see {shot}):\n" + "\n".join(errors)
+    images = page.locator("#rendered_cells .jp-OutputArea-output img").count()
+    assert images == figures, f"Voila shows {images} images for {name}, expected {figures} (see {shot})"
