@@ -108,3 +108,15 @@ def test_update_reuses_the_lines_and_redraws_the_numbers():
     plot.update(losses=["huber"])
     assert plot.artists["loss"][0] is lines[0] and len(plot.artists["loss"]) == 1 and len(plot.ax.lines) == 4
     assert plot.ax.get_legend().get_texts()[0].get_text() == "huber"
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "softmax_ce", "categorical_focal", "bce", "binary_focal",
+                                  "squared_hinge", "logistic"])
+def test_margin_adapters_are_differentiable(name):
+    """The functions behind the margin curves pass autograd's own gradient check (away from kinks)."""
+    from autograd.test_util import check_grads
+
+    from lossviz.plot.shapes import _loss_function
+
+    f = _loss_function(name, losses.get(name), 1.0, "margin")
+    check_grads(lambda m: np.sum(f(m)), modes=["rev"], order=1)(np.array([-1.7, -0.4, 0.3, 0.8, 1.9]) + 0.05)
