@@ -58,8 +58,8 @@ def assert_equal_up_to_rounding(actual, expected, *, ulps=ROUNDING_ULPS, precisi
         for results that rounding errors pass through many steps (a trained net).
     precision : None, "Real32", "Real64" or a numpy float dtype
         The working precision of the computations compared. None: the coarser float dtype of
-        ``actual`` and ``expected`` (float64 when neither is a float array). Name "Real32" when a
-        float32 computation hands back float64 results.
+        ``actual`` and ``expected``. Name "Real32" when a float32 computation hands back float64
+        results (NetTrain's trained parameters, its validation losses).
     err_msg : str
         Added to the failure message, after the place of the offending entry.
     """
@@ -70,8 +70,8 @@ def assert_equal_up_to_rounding(actual, expected, *, ulps=ROUNDING_ULPS, precisi
 def _compare(actual, expected, ulps, eps, err_msg, where):
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where or 'value'}: expected a dict, got {type(actual).__name__}"
-        assert set(actual) == set(expected), f"{where or 'value'}: keys {sorted(actual, key=str)} != " \
-                                             f"{sorted(expected, key=str)}"
+        keys, want = sorted(actual, key=str), sorted(expected, key=str)
+        assert keys == want, f"{where or 'value'}: keys {keys} != {want}"
         for key in expected:
             _compare(actual[key], expected[key], ulps, eps, err_msg, f"{where}[{key!r}]")
         return
