@@ -216,7 +216,7 @@ LOSS_SIZES = [((2, 16, 16, 3), 32), ((2, 16, 16, 3), 512), ((2, 256, 256, 3), 51
 LOSS_TARGETS = [3.0, 3.0, 1.0]
 
 
-def loss_section(seconds, repeats=3):
+def loss_section(seconds, repeats=3, only=None):
     """Issue 11: NetTrain (Real32) against PyTorch eager doing the same loss, every configuration of
     steps.LOSS_CONFIGS; the issue's table at three sizes with ``repeats`` interleaved runs, every other
     configuration at the teaching sizes once. Returns {config: {size index: (lossviz, torch best, ratio)}}."""
@@ -225,6 +225,8 @@ def loss_section(seconds, repeats=3):
     workers = {g: Worker(g) for g in ("lossviz", "torch", "torch1")}
     jobs = [(c, i) for c in ISSUE_TABLE for i in range(len(LOSS_SIZES))]
     jobs += [(c, i) for c in LOSS_CONFIGS if c not in ISSUE_TABLE for i in range(2)]
+    if only:
+        jobs = [(c, i) for c, i in jobs if any(o.lower() in c.lower() for o in only)]
     rates = {}
     try:
         for r in range(repeats):
@@ -387,6 +389,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.0, help="length of one measurement (default 1)")
     ap.add_argument("--only", choices=["train", "every-loss", "overhead", "losses", "surface", "import"],
                     action="append")
+    ap.add_argument("--config", action="append", help="every-loss: only configurations whose name contains this")
     ap.add_argument("--no-install", action="store_true", help="do not pip-install JAX when it is missing")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -403,7 +406,7 @@ def main():
     else:
         print(machine())
     if "every-loss" in sections:
-        print_loss_table(loss_section(args.seconds / 2))
+        print_loss_table(loss_section(args.seconds / 2, only=args.config))
     if "overhead" in sections:
         overhead_section(args.seconds)
     if "losses" in sections:

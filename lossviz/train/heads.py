@@ -360,6 +360,106 @@ class _GaussianNLL(_Head):
                                                                                                copy=False)}
 
 
+class _MaximumMeanDiscrepancy(_Head):
+    """Gaussian-kernel MMD of sample sets x (B, n, d) and y (B, m, d), ``k = exp(-|a - b|^2 / s)``:
+    ``L = mean k(x, x) - 2 mean k(x, y) + mean k(y, y)``;
+    ``dL/dx_i = -4/(s n^2) sum_i' k_ii' (x_i - x_i') + 4/(s n m) sum_j k_ij (x_i - y_j)``."""
+
+    def loss(self, ins, buf):
+        x, y = self._checked(ins)
+        buf.shape = x.shape
+        if x.ndim == 2:  # n one-dimensional samples
+            x, y = x[:, :, None], y[:, :, None]
+        s = float(self.layer.kernel)
+
+        def kernel(a, b):
+            diff = a[:, :, None, :] - b[:, None, :, :]
+            return diff, np.exp(np.einsum("bijd,bijd->bij", diff, diff) * (-1.0 / s))
+
+        buf.dxx, buf.kxx = kernel(x, x)
+        buf.dxy, buf.kxy = kernel(x, y)
+        _, kyy = kernel(y, y)
+        buf.s, buf.n, buf.m = s, x.shape[1], y.shape[1]
+        return buf.kxx.mean(axis=(1, 2)) - 2.0 * buf.kxy.mean(axis=(1, 2)) + kyy.mean(axis=(1, 2))
+
+    def grad(self, gL, buf):
+        s, n, m = buf.s, buf.n, buf.m
+        gx = (np.einsum("bij,bijd->bid", buf.kxy, buf.dxy) * (4.0 / (s * n * m))
+              - np.einsum("bij,bijd->bid", buf.kxx, buf.dxx) * (4.0 / (s * n * n)))
+        gx *= gL[:, None, None]
+        return gx.reshape(buf.shape).astype(buf.dtype, copy=False)
+
+
+_NEG = -1e30  # the log of an impossible alignment (lossviz.losses.sequence's)
+
+
+def _shift(a, k):
+    """``a`` moved ``k`` places along its last axis, filled with impossible values."""
+    out = np.full_like(a, _NEG)
+    if k < a.shape[-1]:
+        out[..., k:] = a[..., :-k]
+    return out
+
+
+def _unshift(a, k):
+    """``a`` moved ``k`` places back along its last axis (the reverse of :func:`_shift`)."""
+    out = np.full_like(a, _NEG)
+    if k < a.shape[-1]:
+        out[..., :-k] = a[..., k:]
+    return out
+
+
+class _CTC(_Head):
+    """CTC by the forward-backward algorithm in log space, from logits x (B, T, C).
+
+    Extended labels ``l'`` (a blank between and around the labels, S = 2L + 1 states);
+    ``alpha_t(s)`` (forward, including step t's emission) and ``beta_t(s)`` (the steps after t);
+    ``L = -log p = -log sum over the final states of alpha_{T-1}``, and with the state occupancies
+    ``occ_t(c) = sum_{s: l'_s = c} exp(alpha_t(s) + beta_t(s) + L)``, ``dL/dx_t = softmax(x_t) - occ_t``.
+    """
+
+    def loss(self, ins, buf):
+        x, labels = self._checked(ins)
+        B, T, C = x.shape
+        blank = C - 1 if self.layer.blank_label == "last" else 0
+        x64 = np.asarray(x, np.float64)
+        m = x64.max(axis=2, keepdims=True)
+        logp = x64 - m - np.log(np.exp(x64 - m).sum(axis=2, keepdims=True))
+        lengths = np.sum(labels >= 0, axis=1)
+        ext = np.full((B, 2 * labels.shape[1] + 1), blank)
+        ext[:, 1::2] = np.where(labels >= 0, labels, blank)
+        skip = np.zeros(ext.shape, dtype=bool)
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (B, T, ext.shape[1])), axis=2)
+        alpha = np.empty_like(emit)
+        start = np.full(ext.shape, _NEG)
+        start[:, :2] = 0.0
+        alpha[:, 0] = emit[:, 0] + start
+        for t in range(1, T):
+            a = alpha[:, t - 1]
+            step = np.logaddexp(a, _shift(a, 1))
+            alpha[:, t] = np.logaddexp(step, np.where(skip, _shift(a, 2), _NEG)) + emit[:, t]
+        rows = np.arange(B)
+        final = np.full(ext.shape, _NEG)
+        final[rows, 2 * lengths] = 0.0
+        final[rows, np.maximum(2 * lengths - 1, 0)] = np.where(lengths > 0, 0.0, final[rows, 0])
+        beta = np.empty_like(emit)
+        beta[:, T - 1] = final
+        skip_next = _unshift(np.where(skip, 0.0, _NEG), 2)  # may state s jump to s + 2?
+        for t in range(T - 2, -1, -1):
+            b = beta[:, t + 1] + emit[:, t + 1]
+            beta[:, t] = np.logaddexp(np.logaddexp(b, _unshift(b, 1)), _unshift(b, 2) + skip_next)
+        ll = np.logaddexp.reduce(alpha[:, T - 1] + final, axis=1)
+        occupancy = np.exp(alpha + beta - ll[:, None, None])  # (B, T, S)
+        onehot = np.zeros(ext.shape + (C,))
+        np.put_along_axis(onehot, ext[:, :, None], 1.0, axis=2)
+        buf.grad = np.exp(logp) - np.einsum("bts,bsc->btc", occupancy, onehot)
+        return (-ll).astype(x.dtype, copy=False)
+
+    def grad(self, gL, buf):
+        return (buf.grad * gL[:, None, None]).astype(buf.dtype, copy=False)
+
+
 _COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's
 
 
@@ -658,6 +758,11 @@ def _make_head(layer, input_dims, logits_of):
         return _CosineEmbedding(layer), False
     if name == "GaussianLogLikelihoodLossLayer" and vector and _known_options(layer, ("full", "eps")):
         return _GaussianNLL(layer), False
+    if name == "MaximumMeanDiscrepancyLossLayer" and _known_options(layer, ("kernel",)) \
+            and not callable(layer.kernel):
+        return _MaximumMeanDiscrepancy(layer), False
+    if name == "CTCLossLayer" and _known_options(layer, ("blank_label",)):
+        return _CTC(layer), False
     if name == "PoissonNLLLossLayer" and _known_options(layer, ("from_logits", "compute_full", "epsilon")) \
             and layer.from_logits:
         return _Poisson(layer), False

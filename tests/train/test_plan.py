@@ -90,8 +90,9 @@ def _gaussian(loss):
     return net, {"Input": X, "Target": _real(4)}, Automatic
 
 
-def _ctc(loss):
-    labels = RNG.integers(0, 3, (N, 2))  # class 3 is the blank
+def _ctc(loss, first=False):
+    labels = RNG.integers(0, 3, (N, 2)) + first  # the blank is class 3, or class 0 with first=True
+    labels[::4, 1] = labels[::4, 0]  # repeated labels need a blank between them
     return NetChain([8, "Tanh", LinearLayer((5, 4))], input=3), {"Input": X, "Output": labels}, loss
 
 
@@ -144,12 +145,13 @@ NATURAL = {  # registry name -> [(options, setup(loss) -> (net, raw data, loss_f
                     ({"compute_full": True},
                      lambda l: (chain(2), {"Input": X, "Output": RNG.poisson(2.0, (N, 2)).astype(float)}, l))],
     "gll": [({}, _gaussian)],
-    "mmd": [({}, lambda l: (chain(LinearLayer((4, 2))), {"Input": X, "Output": _real(5, 2)}, l))],
+    "mmd": [({}, lambda l: (chain(LinearLayer((4, 2))), {"Input": X, "Output": _real(5, 2)}, l)),
+            ({"kernel": 0.3}, lambda l: (chain(LinearLayer(4)), {"Input": X, "Output": _real(6)}, l))],
     "contrastive": [({}, _pair), ({"margin": 2.0}, _pair)],
     "triplet": [({}, _triplet)],
     "cosine_embedding": [({"margin": 0.2}, lambda l: _two_inputs(l, _signs(1)[:, 0]))],
     "margin_ranking": [({"margin": 0.1}, lambda l: _two_inputs(l, _signs(1)[:, 0], dims=()))],
-    "ctc": [({}, _ctc)],
+    "ctc": [({}, _ctc), ({"blank_label": "first"}, lambda l: _ctc(l, first=True))],
 }
 CASES = [pytest.param(name, i, id=f"{name}-{i}") for name, cases in NATURAL.items() for i in range(len(cases))]
 
@@ -231,6 +233,8 @@ CLOSED_FORM = {  # (loss, output op) -> must have a closed-form head
     "binary_focal": (losses.get("binary_focal", gamma=0.5), None),
     "multiclass_hinge": (losses.get("multiclass_hinge"), None),
     "contrastive": (losses.get("contrastive"), None),
+    "mmd": (losses.get("mmd", kernel=0.5), None),
+    "ctc": (losses.get("ctc"), None),
 }
 
 
@@ -445,3 +449,21 @@ def test_a_target_computed_by_the_net_is_differentiated_by_the_layer():
     step = assert_same_as_autograd(*_setup(net, {"Input": X}, Automatic))
     (loss_node,) = [n for n in step.trunk.nodes if n.path == ("loss",)]
     assert type(loss_node.op).__name__ == "LayerVJPOp" and set(loss_node.grad_ports) == {"Input", "Target"}
+
+
+def test_the_ctc_head_takes_padded_targets_like_the_layer():
+    from autograd import grad
+    import autograd.numpy as anp
+
+    layer = losses.get("ctc")
+    x = RNG.normal(size=(6, 5, 4))
+    labels = np.array([[0, 1], [2, -1], [1, 1], [0, -1], [2, 0], [-1, -1]])
+    gL = RNG.uniform(size=6)
+    head, _ = make_head(layer, (5, 4))
+    buf = head.alloc(6, np.float64, {})
+    value = head.forward({"Input": x, "Target": labels}, buf)["Loss"]
+    ref = layer.apply(None, {"Input": x, "Target": labels})["Loss"]
+    np.testing.assert_allclose(value, ref, rtol=1e-12)
+    ref_grad = grad(lambda v: anp.sum(layer.apply(None, {"Input": v, "Target": labels})["Loss"] * gL))(x)
+    np.testing.assert_allclose(head.backward({"Loss": gL}, buf, ("Input",))["Input"], ref_grad, rtol=1e-9,
+                               atol=1e-12)
