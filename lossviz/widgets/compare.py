@@ -87,7 +87,7 @@ class Comparison:
         y = np.asarray(raw.get(next(iter(net.outputs))))
         self._labels_data = (X, y)
         self.histories = [CurveHistory() for _ in self.sessions]
-        self.curves = [CurveRenderer(360, 230) for _ in self.sessions]
+        self.curves = [CurveRenderer(360, 230, ylabel="loss", xlabel="round") for _ in self.sessions]
         two_d = X.ndim == 2 and X.shape[1] == 2
         xlim, ylim = data_limits(X) if two_d else (None, None)
         labels_for_colors = y if y.ndim == 1 and y.dtype.kind in "iub" else None

@@ -357,7 +357,8 @@ class CurveRenderer:
     blit the lines onto the saved background.
     """
 
-    def __init__(self, width=540, height=300, dpi=100, refit_seconds=3.0):
+    def __init__(self, width=540, height=300, dpi=100, refit_seconds=3.0, *, ylabel="loss (mean per example)",
+                 xlabel="round (passes over the training data)"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -367,6 +368,7 @@ class CurveRenderer:
         self.canvas = FigureCanvasAgg(self.figure)
         self.ax = self.figure.add_subplot()
         self.refit_seconds = refit_seconds
+        self.xlabel, self.ylabel = xlabel, ylabel
         self._lines: dict = {}
         self._decorations: list = []
         self._background = None
@@ -434,8 +436,8 @@ class CurveRenderer:
             ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.minorticks_off()
-        ax.set_xlabel("round (passes over the training data)")
-        ax.set_ylabel("loss (mean per example)")
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
         ax.grid(True, which="major", color="0.9", lw=0.6)
         self._log = log
 

@@ -17,6 +17,8 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+ARTIFACTS_DIR = Path(os.environ.get("LOSSVIZ_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")) \
+    / "browser"  # where conftest.py puts screenshots
 
 SETUP = """\
 import numpy as np
@@ -99,7 +101,15 @@ def machine_load() -> float:
     return os.getloadavg()[0] / (os.cpu_count() or 1)
 
 
-def drive_panel(page, shoot, prefix: str) -> dict:
+def element_screenshot(locator, name: str) -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS_DIR / f"{name}.png"
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(path))
+    return path
+
+
+def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> dict:
     """Train, watch the loss fall and the surface change, change the loss mid-run, measure fps, Stop."""
     from playwright.sync_api import expect
 
@@ -133,6 +143,8 @@ def drive_panel(page, shoot, prefix: str) -> dict:
     menu.select_option(label=hinge)
     page.wait_for_timeout(1500)
     shoot(f"{prefix}-3-changed-loss")
+    if element_shot:
+        element_screenshot(panel, element_shot)
     errors = page.locator(".lossviz-error").count()
 
     panel.get_by_role("button", name="Stop").click()
@@ -160,7 +172,8 @@ def test_panel_trains_live_in_jupyterlab(lab_factory, page, tmp_path):
     headless = float(re.search(r"headless examples/s: (\d+)", page.locator(".jp-OutputArea-output").first
                                .inner_text()).group(1))
 
-    seen = drive_panel(page, lambda name: lab.screenshot(page, f"lab-panel-{name}"), "lab")
+    seen = drive_panel(page, lambda name: lab.screenshot(page, f"lab-panel-{name}"), "lab",
+                       element_shot="lab-panel-element")
     seen["headless_examples_per_second"] = headless
     seen["speed_ratio"] = seen["panel_examples_per_second"] / headless
     (Path(lab.log_path).parent / "panel-measurements.json").write_text(json.dumps(seen, indent=2))
@@ -187,8 +200,15 @@ def test_playground_app_in_voila(voila_factory, page):
     page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
     shot = app.screenshot(page, "voila-playground-0-opened")
     assert not app.error_texts(page), f"Voila shows an error (see {shot})"
-    seen = drive_panel(page, lambda name: app.screenshot(page, f"voila-playground-{name}"), "voila")
+    seen = drive_panel(page, lambda name: app.screenshot(page, f"voila-playground-{name}"), "voila",
+                       element_shot="voila-playground-element")
     print(json.dumps(seen, indent=2))
+    # the explorer and the comparison further down the app rendered their pictures
+    for selector, name in ((".lossviz-explorer", "voila-explorer"), (".lossviz-compare", "voila-compare")):
+        widget = page.locator(selector).first
+        images = widget.locator("img")
+        assert images.count() >= 1 and all(images.nth(i).get_attribute("src") for i in range(images.count()))
+        element_screenshot(widget, name)
     assert seen["later_loss"] < seen["first_loss"], seen
     assert seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen
