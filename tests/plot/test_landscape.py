@@ -105,3 +105,20 @@ def test_a_41_by_41_slice_of_a_2_16_16_2_net_on_500_examples_is_fast():
         plot.update(net)
         best = min(best, time.perf_counter() - start)
     assert best < 1.0, f"a 41x41 landscape update took {best:.2f} s (target 0.5 s; shared CPU: limit 1 s)"
+
+
+def test_nets_on_the_general_engine_write_every_leaf():
+    """A net the fast steps cannot take (a ThreadingLayer) goes through AutogradStep: one leaf per array."""
+    from lossviz import LinearLayer, NetGraph, NetInitialize, NetPort, ThreadingLayer
+
+    graph = NetInitialize(NetGraph({"a": LinearLayer(1), "b": LinearLayer(1), "t": ThreadingLayer(lambda a, b: a * b)},
+                                   [("a", NetPort("t", "Input1")), ("b", NetPort("t", "Input2"))], Input=2),
+                          random_seed=1)
+    rng = np.random.default_rng(0)
+    data = (rng.normal(size=(60, 2)), rng.normal(size=(60, 1)))
+    d1, d2 = landscape_directions(graph, random_seed=2)
+    alphas, betas, values = landscape_values(graph, data, directions=[d1, d2], resolution=5, working_precision="Real64")
+    theta = flatten_params(graph.params)
+    moved = graph.with_params(_unflatten(graph.params, theta + alphas[0] * flatten_params(d1) + betas[4] * flatten_params(d2)))
+    np.testing.assert_allclose(values[4, 0], example_losses(moved, data).mean(), rtol=1e-12)
+    np.testing.assert_allclose(values[2, 2], example_losses(graph, data).mean(), rtol=1e-12)
