@@ -238,7 +238,8 @@ def get(name, **options):
 def names(aliases: bool = False, qualified: bool = False) -> list:
     """The canonical names of the registered losses, in registration order; with ``aliases=True``
     also every alias and preset, with ``qualified=True`` every library-qualified name (after each
-    loss's canonical name)."""
+    loss's canonical name; the short forms "torch.X" of "torch.nn.X" are accepted by :func:`get`
+    but not listed)."""
     out = []
     for entry in _ENTRIES.values():
         out.append(entry.name)
