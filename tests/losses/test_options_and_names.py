@@ -326,3 +326,20 @@ def test_gluon_reading_names_unknown_ports():
 
     with pytest.raises(PortError, match=r"L2LossLayer: no input port 'Input2'"):
         get("gluon.L2Loss")({"Input": np.ones(2), "Input2": np.ones(2)})
+
+
+# ------------------------------------------------------------------ Gluon's reading, every loss
+def test_gluons_reading_gives_the_batch_losses_of_apply(case, rng):
+    """For every registry loss: batch_axis=0 on a batch (positionally, in port order) is ``apply``; any
+    other batch axis reads the same batch moved there."""
+    data = case.make(rng, 3)
+    expected = case.layer().apply(None, data)["Loss"]
+    ports = [p for p in case.layer().input_names if p in data]
+    np.testing.assert_allclose(case.layer(batch_axis=0)(*[data[p] for p in ports]), expected, rtol=1e-12)
+    weights = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(case.layer(batch_axis=0)(data, sample_weight=weights), weights * expected,
+                               rtol=1e-12)
+    moved = {p: np.moveaxis(v, 0, -1) if np.ndim(v) > 1 else v for p, v in data.items()}
+    axis = {p: np.ndim(v) - 1 for p, v in data.items()}
+    if len(set(axis.values())) == 1:  # one batch axis fits every port
+        np.testing.assert_allclose(case.layer(batch_axis=axis[ports[0]])(moved), expected, rtol=1e-12)
