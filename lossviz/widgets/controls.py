@@ -59,8 +59,12 @@ class TrainingControls:
                                               description="validation split", readout_format=".0%",
                                               continuous_update=False, disabled=validation_fraction is None,
                                               style=style, layout=wide)
-        self.validation.tooltip = ("part of the data held out to measure the validation loss; applies at Reset"
-                                   if validation_fraction is not None else "a validation set was given")
+        self.validation.tooltip = "part of the data held out to measure the validation loss; applies at Reset"
+        if validation_fraction is None:  # a validation set was given: say so instead of showing a slider
+            self.validation.layout.display = "none"
+        self.validation_note = widgets.HTML(
+            "<span style='color:#555;padding-left:40px'>validation: the given validation set</span>",
+            layout=widgets.Layout(display="none" if validation_fraction is not None else ""))
 
         def button(text, icon, tip, style_="", width="108px"):
             return widgets.Button(description=text, icon=icon, tooltip=tip, button_style=style_,
@@ -80,7 +84,7 @@ class TrainingControls:
             [self.train, self.pause, self.stop, self.step, self.reset, self.show_code],
             layout=widgets.Layout(grid_template_columns="112px 112px 120px", grid_gap="4px", margin="6px 0"))
         self.box = widgets.VBox([self.method, self.learning_rate, self.batch_size, self.rounds, self.seed,
-                                 self.validation, self.buttons, self.landscape])
+                                 self.validation, self.validation_note, self.buttons, self.landscape])
 
     def nettrain_options(self) -> dict:
         """The controls as NetTrain keyword arguments (the round limit as ``max_training_rounds``)."""

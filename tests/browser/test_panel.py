@@ -203,6 +203,7 @@ def test_playground_app_in_voila(voila_factory, page):
     seen = drive_panel(page, lambda name: app.screenshot(page, f"voila-playground-{name}"), "voila",
                        element_shot="voila-playground-element")
     print(json.dumps(seen, indent=2))
+    element_screenshot(page.locator(".lossviz-playground").first, "voila-playground-app")
     # the explorer and the comparison further down the app rendered their pictures
     for selector, name in ((".lossviz-explorer", "voila-explorer"), (".lossviz-compare", "voila-compare")):
         widget = page.locator(selector).first
