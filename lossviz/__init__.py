@@ -17,6 +17,7 @@ matplotlib and ipywidgets are imported only when a plot or panel is used.
 """
 from . import errors, losses
 from . import datasets  # noqa: F401  (lossviz.datasets: toy data sets)
+from . import widgets  # noqa: F401  (lossviz.widgets: live panels; ipywidgets loads when a panel is made)
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _losses_all
 from .net import *  # noqa: F401,F403
