@@ -21,6 +21,10 @@ log_cosh                                    ``|d| + log1p(exp(-2|d|)) - log 2`` 
 hinge(margin), squared_hinge                ``u = max(0, m - x t)``, ``u`` / ``u^2``   ``-t [u>0]``, ``-2tu``
 logistic, sigmoid_bce(pos_weight w)         ``(1-t) x + (1+(w-1)t) softplus(-x)``      ``(1+(w-1)t) s(x) - wt``
 cross_entropy("Binary") on a sigmoid        the same on the sigmoid's logits, w = 1
+binary_focal(alpha, gamma)                  ``alpha_t (1 - p_t)^gamma`` times the above
+poisson_nll (log-rates)                     ``exp(x) - t x`` (+ Stirling's term)       ``exp(x) - t``
+contrastive(margin) on distances d          ``t max(m - d, 0)^2 + (1 - t) d^2``
+margin_ranking(margin)                      ``max(0, -t (x1 - x2) + m)``               for x1 and x2
 ==========================================  =========================================  ===================
 
 Class vectors (B, k) from logits ``z`` (the input of a SoftmaxLayer, or the
@@ -29,21 +33,26 @@ target distribution, smoothed to ``(1 - eps) a + eps / k``, times the class
 weights, zero where the index is ``ignore_index``):
 ``L = lse(z) sum(a) - a.z`` and ``dL/dz = softmax(z) sum(a) - a``;
 "categorical_focal" ``L = -alpha_y (1 - p_y)^gamma log p_y`` with
-``dL/dz = c (onehot_y - p)``, ``c = dL/dlog p_y``.
+``dL/dz = c (onehot_y - p)``, ``c = dL/dlog p_y``; "kl" (on a SoftmaxLayer's
+logits) and "kl_div" ``mean_j t_j (log t_j - log p_j)``; "multiclass_hinge".
+Per example: "triplet", "cosine_embedding", "gll" (mean and variance),
+"mmd" (Gaussian kernel, sample sets), "ctc" (forward-backward in log space).
 The cross-entropies on logits stay finite where softmax saturates (the
 layer clamps ``log p`` at -100 there); elsewhere they equal the layer to
 rounding.
 
 :func:`make_head` returns None for a loss (or an option, or a shape) that
-has no closed form here; the plan then runs the layer itself under autograd
-(:class:`~lossviz.train.ops.LayerVJPOp`).
+has no closed form here (a user's loss, an option added to a loss since, a
+cross-entropy on probabilities that no softmax made, a kernel function); the
+plan then runs the layer itself under autograd
+(:class:`~lossviz.train.ops.LayerVJPOp`), and the net around it as usual.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
-from .fused import _add, _shifted_exp
+from .fused import _add, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
 __all__ = ["make_head", "LOGIT_LOSSES"]
@@ -127,7 +136,7 @@ class _ElementwiseHead(_Head):
         B = len(x)
         buf.n = v.size // B if B else 1
         buf.shape = x.shape
-        return _add.reduce(v.reshape(B, -1), 1) / buf.n
+        return row_sums(v.reshape(B, -1)) / buf.n
 
     def grad(self, gL, buf):
         c = (gL / buf.n).reshape((-1,) + (1,) * (len(buf.shape) - 1))
@@ -135,7 +144,7 @@ class _ElementwiseHead(_Head):
 
 
 class _MeanSquared(_ElementwiseHead):
-    """``k d^2`` (k = 1, or 1/2 for "l2"): per-example sums by einsum, the gradient in place on ``d``."""
+    """``k d^2`` (k = 1, or 1/2 for "l2"): the gradient in place on ``d``."""
 
     def __init__(self, layer, half=False):
         super().__init__(layer)
@@ -147,7 +156,7 @@ class _MeanSquared(_ElementwiseHead):
         x2 = x.reshape(B, -1)
         buf.d = d = np.subtract(x2, t.reshape(x2.shape))
         buf.n, buf.shape = x2.shape[1], x.shape
-        return np.einsum("ij,ij->i", d, d) * (self.k / buf.n)
+        return row_sums(d * d) * (self.k / buf.n)
 
     def grad(self, gL, buf):
         d = buf.d
@@ -281,7 +290,7 @@ class _MarginRanking(_ElementwiseHead):
         v, buf.slope = self.value(x, rest)
         B = len(x)
         buf.n, buf.shape = (v.size // B if B else 1), x.shape
-        return _add.reduce(v.reshape(B, -1), 1) / buf.n
+        return row_sums(v.reshape(B, -1)) / buf.n
 
     def grad(self, gL, buf):
         g = super().grad(gL, buf)
@@ -351,7 +360,7 @@ class _GaussianNLL(_Head):
         d = x - t
         buf.v, buf.d = v, d
         per = 0.5 * (np.log(v) + d * d / v + (np.log(2.0 * np.pi) if self.layer.full else 0.0))
-        return _add.reduce(per, 1)
+        return row_sums(per)
 
     def grad(self, gL, buf):
         c = gL[:, None]
@@ -463,6 +472,19 @@ class _CTC(_Head):
 _COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's
 
 
+def _softmax_parts(z, buf):
+    """``buf.e = exp(z - max)``, ``buf.s`` its row sums (B, 1); returns ``lse(z)`` (B,). Buffers kept per shape.
+
+    (numpy reduces a short last axis slowly; :func:`lossviz.train.fused._shifted_exp` does it by columns.)
+    """
+    if getattr(buf, "e", None) is None or buf.e.shape != z.shape or buf.e.dtype != z.dtype:
+        B = len(z)
+        buf.e, buf.m, buf.s = np.empty(z.shape, z.dtype), np.empty((B, 1), z.dtype), np.empty((B, 1), z.dtype)
+        buf.rows = np.arange(B)
+    _shifted_exp(z, buf.e, buf.m, buf.s)
+    return np.log(buf.s[:, 0]) + buf.m[:, 0]
+
+
 def _xlogx(t):
     positive = t > 0
     return np.where(positive, t * np.log(np.where(positive, t, 1.0)), 0.0)
@@ -493,18 +515,16 @@ class _KullbackLeibler(_Head):
         if self.log_probabilities:
             logp = z
         else:
-            m = z.max(axis=1, keepdims=True)
-            e = np.exp(z - m)
-            s = e.sum(axis=1, keepdims=True)
-            buf.p = e / s
-            logp = z - (m + np.log(s))
-        return (_add.reduce(_xlogx(t), 1) - np.einsum("ij,ij->i", t, logp)) / k
+            lse = _softmax_parts(z, buf)
+            buf.p = buf.e / buf.s
+            logp = z - lse[:, None]
+        return (row_sums(_xlogx(t)) - row_sums(t * logp)) / k
 
     def grad(self, gL, buf):
         c = (gL / buf.k)[:, None]
         if self.log_probabilities:
             return (-buf.t * c).astype(buf.dtype, copy=False)
-        g = buf.p * _add.reduce(buf.t, 1, None, None, True)
+        g = buf.p * row_sums(buf.t)[:, None]
         g -= buf.t
         g *= c
         return g.astype(buf.dtype, copy=False)
@@ -564,7 +584,7 @@ class _SoftmaxCrossEntropy(_Head):
         if self.sparse:
             valid = None if self.ignore_index is None else t != self.ignore_index
             a = np.zeros((B, k), z.dtype)
-            a[np.arange(B), t if valid is None else np.where(valid, t, 0)] = 1.0
+            a.ravel()[np.arange(0, B * k, k) + (t if valid is None else np.where(valid, t, 0))] = 1.0
         else:
             a = np.asarray(t, z.dtype)
         if self.eps:
@@ -580,12 +600,10 @@ class _SoftmaxCrossEntropy(_Head):
         t = self._target(z, ins["Target"])
         buf.a = a = self._coefficients(z, t)
         if self.log_probabilities:
-            return -np.einsum("ij,ij->i", a, z)
-        m = z.max(axis=1, keepdims=True)
-        buf.e = e = np.exp(z - m)
-        buf.s = s = e.sum(axis=1, keepdims=True)
-        buf.asum = asum = a.sum(axis=1)
-        return (np.log(s[:, 0]) + m[:, 0]) * asum - np.einsum("ij,ij->i", a, z)
+            return -row_sums(a * z)
+        lse = _softmax_parts(z, buf)
+        buf.asum = asum = row_sums(a)
+        return lse * asum - row_sums(a * z)
 
     def grad(self, gL, buf):
         if self.log_probabilities:
@@ -637,13 +655,10 @@ class _CategoricalFocal(_Head):
     def loss(self, ins, buf):
         z = ins["Input"]
         x, y = self._checked(ins)
-        B, k = z.shape
-        m = z.max(axis=1, keepdims=True)
-        e = np.exp(z - m)
-        s = e.sum(axis=1, keepdims=True)
-        buf.p = p = e / s
-        rows = np.arange(B)
-        logp = z[rows, y] - m[:, 0] - np.log(s[:, 0])
+        lse = _softmax_parts(z, buf)
+        buf.p = p = buf.e / buf.s
+        rows = buf.rows
+        logp = z[rows, y] - lse
         py = p[rows, y]
         q = 1.0 - py
         g = self.gamma

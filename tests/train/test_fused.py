@@ -195,7 +195,8 @@ def test_nettrain_trains_the_same_net_as_with_autograd(monkeypatch, layers):
     monkeypatch.setattr(training_session, "select_step", lambda *a: chosen.append(select(*a)) or chosen[-1])
     fused = NetTrain(net, data, "All", **kw)
     assert isinstance(chosen[0], CompiledStep)
-    monkeypatch.setattr(training_session, "select_step", lambda net, spec, working_precision="Real64": AutogradStep(net, spec))
+    monkeypatch.setattr(training_session, "select_step",
+                        lambda net, spec, working_precision="Real64": AutogradStep(net, spec))
     ref = NetTrain(net, data, "All", **kw)
     np.testing.assert_allclose(fused["RoundLossList"], ref["RoundLossList"], rtol=1e-10)
     np.testing.assert_allclose(fused["ValidationLossList"], ref["ValidationLossList"], rtol=1e-10)
