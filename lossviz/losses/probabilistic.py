@@ -219,10 +219,12 @@ class GaussianLogLikelihoodLossLayer(LossLayer):
     entry; PyTorch's default is False), ``eps`` (1e-6): variances are clamped
     to at least ``eps`` (in the value only, as PyTorch does).
     Convention: theanets' ``GaussianLogLikelihood`` over mean and covariance
-    outputs (its code takes the log of the summed precision where the
-    log-determinant needs the sum of logs; this is the correct density), which
-    equals PyTorch's ``GaussianNLLLoss(full, eps, reduction="none")`` summed
-    over the last axis.
+    outputs, as its documentation defines it: the correct density. (Its code
+    takes ``log sum_i lambda_i`` for the log-determinant ``sum_i log lambda_i``
+    of the precision ``lambda = 1 / v``, and ``eta^T Lambda eta`` for
+    ``mu^T Lambda mu`` with ``eta = Lambda mu``, so its numbers agree with the
+    density only for one output of variance 1.) It equals PyTorch's
+    ``GaussianNLLLoss(full, eps, reduction="none")`` summed over the last axis.
     """
 
     input_names = ("Input", "Variance", "Target", "Weight")
