@@ -5,7 +5,7 @@
 #   make voila   notebooks/ served by Voila on http://127.0.0.1 (pick one)
 #   make app     the classroom app: the playground notebook as a single-page Voila app
 #   make lock    regenerate binder/requirements.txt (exact versions of everything lossviz runs on)
-#   make bench   run benchmarks/run.py
+#   make bench   run benchmarks/run.py (training, losses, surfaces) , plots.py (plot updates), panel.py (the live panel)
 #   make clean   remove build/test artifacts and the install stamp (keeps .venv)
 #   make distclean   clean, and remove .venv too
 #
@@ -118,6 +118,8 @@ lock:
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	MPLBACKEND=Agg $(PY) benchmarks/plots.py
+	MPLBACKEND=Agg $(PY) benchmarks/panel.py
 
 clean:
 	rm -rf build dist .pytest_cache .hypothesis test-artifacts $(STAMP)
