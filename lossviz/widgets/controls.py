@@ -34,31 +34,34 @@ class TrainingControls:
         import ipywidgets as widgets
 
         style = {"description_width": "110px"}
-        wide = widgets.Layout(width="340px")
+
+        def wide():  # one Layout per widget: hiding one must not hide the others
+            return widgets.Layout(width="340px")
+
         fixed_method = not (isinstance(method, str) and method in METHODS)
         self.method_value = method
         self.method = widgets.Dropdown(options=list(METHODS) if not fixed_method else [repr(method)],
                                        value=method if not fixed_method else repr(method),
-                                       description="method", disabled=fixed_method, style=style, layout=wide)
+                                       description="method", disabled=fixed_method, style=style, layout=wide())
         self.method.tooltip = "the optimizer; a change applies at Reset"
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-4, max=0, step=0.05,
                                                     description="learning rate", readout_format=".2g",
-                                                    continuous_update=False, style=style, layout=wide)
+                                                    continuous_update=False, style=style, layout=wide())
         self.learning_rate.tooltip = "step size of the optimizer (log scale); applies from the next batch"
         sizes = sorted(set(BATCH_SIZES) | {int(batch_size)})
         self.batch_size = widgets.Dropdown(options=sizes, value=int(batch_size), description="batch size",
-                                           style=style, layout=wide)
+                                           style=style, layout=wide())
         self.batch_size.tooltip = "examples per gradient step; applies from the next batch"
         self.rounds = widgets.BoundedIntText(value=int(max_training_rounds or 0), min=0, max=10**7,
-                                             description="round limit", style=style, layout=wide)
+                                             description="round limit", style=style, layout=wide())
         self.rounds.tooltip = "stop after this many rounds (passes over the data); 0 trains until Stop"
         self.seed = widgets.BoundedIntText(value=int(random_seed or 0), min=0, max=2**31 - 1,
-                                           description="random seed", style=style, layout=wide)
+                                           description="random seed", style=style, layout=wide())
         self.seed.tooltip = "initial weights and batch order; a change applies at Reset"
         self.validation = widgets.FloatSlider(value=float(validation_fraction or 0.0), min=0.0, max=0.5, step=0.05,
                                               description="validation split", readout_format=".0%",
                                               continuous_update=False, disabled=validation_fraction is None,
-                                              style=style, layout=wide)
+                                              style=style, layout=wide())
         self.validation.tooltip = "part of the data held out to measure the validation loss; applies at Reset"
         if validation_fraction is None:  # a validation set was given: say so instead of showing a slider
             self.validation.layout.display = "none"

@@ -74,7 +74,10 @@ class OptionControls:
 
         values = dict(values or {})
         style = {"description_width": "110px"}
-        layout = widgets.Layout(width="330px")
+
+        def layout():  # one Layout per widget (a shared one would show or hide them together)
+            return widgets.Layout(width="330px")
+
         self.specs, self.controls, self._text = {}, {}, set()
         for spec in specs:
             value = values.get(spec.name, spec.default)
@@ -83,21 +86,21 @@ class OptionControls:
                                      layout=widgets.Layout(width="330px"))
             elif spec.kind == "choice":
                 w = widgets.Dropdown(options=list(spec.choices), value=value if value in spec.choices else spec.choices[0],
-                                     description=spec.name, style=style, layout=layout)
+                                     description=spec.name, style=style, layout=layout())
             elif spec.kind == "int" and value is not None:
                 lo, hi = spec.typical or (spec.low, spec.high)
                 if lo is not None and hi is not None and hi - lo <= 1000:
                     w = widgets.IntSlider(value=int(value), min=int(min(lo, value)), max=int(max(hi, value)),
-                                          description=spec.name, continuous_update=False, style=style, layout=layout)
+                                          description=spec.name, continuous_update=False, style=style, layout=layout())
                 else:
-                    w = widgets.IntText(value=int(value), description=spec.name, style=style, layout=layout)
+                    w = widgets.IntText(value=int(value), description=spec.name, style=style, layout=layout())
             elif spec.kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                w = _float_control(spec, float(value), widgets, style, layout)
+                w = _float_control(spec, float(value), widgets, style, layout())
             elif spec.kind in ("array", "float", "int"):  # lists, or an optional number that may be None
                 text = "" if value is None else (", ".join(f"{v:g}" for v in value)
                                                  if isinstance(value, (list, tuple)) else f"{value:g}")
                 w = widgets.Text(value=text, description=spec.name, placeholder="default" if value is None else "",
-                                 continuous_update=False, style=style, layout=layout)
+                                 continuous_update=False, style=style, layout=layout())
                 self._text.add(spec.name)
             else:
                 continue

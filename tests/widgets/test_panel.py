@@ -334,3 +334,18 @@ def test_landscape_view(panel):
     panel.controls.landscape.value = False
     panel._frame_now()
     assert panel.landscape_image.layout.display == "none"
+
+
+def test_given_validation_set_hides_only_the_split_slider(classifier, disc):
+    X, y = disc
+    p = TrainingPanel(classifier, (X[:160], y[:160]), validation_set=(X[160:], y[160:]), random_seed=0,
+                      resolution=30)
+    try:
+        c = p.controls
+        assert c.validation.layout.display == "none" and c.validation_note.layout.display == ""
+        assert all(w.layout.display != "none" for w in (c.method, c.learning_rate, c.batch_size, c.rounds, c.seed))
+        assert "validation_set=validation_set" in p.code
+        c.step.click()
+        assert p.wait() and len(p.results["ValidationLossList"]) == 1
+    finally:
+        p.close()
