@@ -56,7 +56,7 @@ class Comparison:
     """
 
     def __init__(self, net, data, specs, *, validation_set=None, max_training_rounds=60, resolution=120,
-                 max_fps=12.0, **nettrain_options):
+                 interleaved=True, max_fps=12.0, **nettrain_options):
         import ipywidgets as widgets
 
         from ..train.session import TrainingSession
@@ -70,6 +70,7 @@ class Comparison:
         if not specs:
             raise ParameterError("compare: specs must hold at least one loss specification")
         self.rounds = int(max_training_rounds)
+        self.interleaved = bool(interleaved)
         train = getattr(data, "train", data)
         if validation_set is None and hasattr(data, "test"):
             validation_set = data.test
@@ -131,15 +132,20 @@ class Comparison:
         record.wants_batches = False
         return record
 
+    def _order(self):
+        """(run, round) in training order: round-robin when interleaved, else each run to the end in turn."""
+        if self.interleaved:
+            return [(i, r) for r in range(self.rounds) for i in range(len(self.sessions))]
+        return [(i, r) for i in range(len(self.sessions)) for r in range(self.rounds)]
+
     def _train(self):
-        """Round-robin: one round of each run in turn, then a frame, until the round limit or stop()."""
+        """Train one round at a time in :meth:`_order`, drawing when a frame is due, until done or stop()."""
         try:
-            for _ in range(self.rounds):
-                for i, session in enumerate(self.sessions):
-                    if self._stop.is_set():
-                        return
-                    session.run(rounds=1)
-                    self._score(i)
+            for i, _ in self._order():
+                if self._stop.is_set():
+                    return
+                self.sessions[i].run(rounds=1)
+                self._score(i)
                 self.redrawer.maybe_draw()
         except Exception as e:  # noqa: BLE001 - shown above the columns
             self.error = e
@@ -170,7 +176,8 @@ class Comparison:
                 parts.append(f"{'test' if self._test is not None else 'train'} accuracy {s['accuracy']:.1%}")
             self.score_texts[i].value = ("<div class='lossviz-score' style='font-family:monospace'>"
                                          + " \u00b7 ".join(parts) + "</div>")
-        text = "finished" if self._done else "training, one round of each in turn"
+        text = "finished" if self._done else (
+            "training, one round of each in turn" if self.interleaved else "training one run after the other")
         if self.error is not None:
             text = f"<span class='lossviz-error' style='color:#b00020'>{type(self.error).__name__}: " \
                    f"{html.escape(str(self.error))}</span>"
@@ -212,7 +219,8 @@ def compare(net, data, specs, **nettrain_options):
     All runs start from the same initial weights and see the same batches (``random_seed``, default 0).
     ``data`` may be a :class:`lossviz.datasets.DataSet` (trained on ``train``, tested on ``test``).
     Keywords: NetTrain's (``max_training_rounds``, default 60; ``batch_size``, ``learning_rate``,
-    ``validation_set``...) and ``resolution`` of the surfaces. Returns a :class:`Comparison`
+    ``validation_set``...), ``resolution`` of the surfaces, and ``interleaved`` (default True: one round
+    of each run in turn; False: each run to the end, one after the other). Returns a :class:`Comparison`
     (display it; ``.wait()`` blocks until the runs are done).
     """
     return Comparison(net, data, specs, **nettrain_options)

@@ -165,3 +165,19 @@ def _leaves(tree):
             yield from _leaves(v)
     else:
         yield tree
+
+
+def test_compare_in_turn_gives_the_same_runs_as_interleaved():
+    ds = datasets.load("xor", n=120, random_seed=0)
+    net = NetChain([6, "Tanh", 2, "Softmax"], input=2)
+    specs = [losses.get("cross_entropy"), losses.get("multiclass_hinge", margin=1.0)]
+    runs = []
+    for interleaved in (True, False):
+        c = compare(net, ds, specs, max_training_rounds=3, interleaved=interleaved, resolution=20)
+        try:
+            assert c.wait()
+            runs.append([r["RoundLossList"] for r in c.results()])
+        finally:
+            c.close()
+    for a, b in zip(*runs):  # the order of training does not change a run
+        np.testing.assert_allclose(a, b, rtol=1e-6)
