@@ -71,7 +71,8 @@ class PortType:
         if self.coder is not None:
             return repr(self.coder)
         if self.dims == () and self.kind != "Real":
-            return f"a {self.kind.lower()}"
+            kind = self.kind.lower()
+            return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
         text = describe_shape(self.dims)
         return text + (f" of {self.kind.lower()}s" if self.kind != "Real" and self.dims else "")
 

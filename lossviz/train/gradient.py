@@ -17,13 +17,19 @@ def loss_and_gradient(net, data, loss_function=Automatic):
     ``data`` and ``loss_function`` take every form NetTrain takes. Returns
     ``(loss, gradient)``: the total loss (batch mean, scales applied) and a
     parameter tree shaped like ``net.params``. An uninitialized net is
-    initialized with seed 0 first. The Gluon loop
+    initialized with seed 0 first.
+
+    The Gluon loop
 
         with autograd.record():
             l = loss(net(X), y)
         l.backward()
 
-    is ``loss, grads = loss_and_gradient(net, (X, y), loss)``.
+    computes the same kind of step with one difference of scale: Gluon's ``l``
+    holds one loss per example and ``l.backward()`` differentiates their SUM,
+    while this function differentiates their MEAN (as NetTrain does). For a
+    batch of n examples, Gluon's gradient is ``n`` times ``grads`` of
+    ``loss, grads = loss_and_gradient(net, (X, y), loss)``.
     """
     from .data import read_data
     from .steps import AutogradStep
