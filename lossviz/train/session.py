@@ -164,6 +164,9 @@ class TrainingSession:
     round, batch : rounds completed, and batches done in the current round.
     total_batches, examples_seen, elapsed : counters over every run.
     changes : ``[{"batch", "round", "description"}]``, one per change that took effect.
+    inferred_shapes : ``{port: shape}`` of the ports whose shapes were read off ``data``
+        (see :mod:`lossviz.train.infer`).
+    learning_rate_search : what :meth:`find_learning_rate` found (absent until it runs).
     running : True while :meth:`run` (or :meth:`step`) trains.
     last_error : the exception that ended the last run with reason "Error", else None.
     """
@@ -659,7 +662,8 @@ class TrainingSession:
     def _measure_last_round(self):
         """The last round's accuracy when the time budget of the measurements skipped it."""
         last = self._hist["round_measures"][-1] if self._hist["round_measures"] else None
-        if last is not None and len(last) == 1 and self._classifier_terms() and self._reason != "Error":
+        if (last is not None and len(last) == 1 and self.batch == 0 and self._classifier_terms()
+                and self._reason != "Error"):
             try:
                 last.update(self.measure(self._measure_sample()))
             except Exception:  # noqa: BLE001 - a measurement never hides the run's outcome
