@@ -25,12 +25,12 @@ class TrainingControls:
     batch_size : examples per gradient step.
     max_training_rounds : the round limit; None or 0: train until Stop.
     random_seed : initialization and shuffling.
-    validation_fraction : the part of the data held out for validation (0: none); None disables the
-        slider (the panel was given a validation set).
+    validation_fraction : the part of the data held out for validation (0: none); None hides the
+        slider (the panel was given a validation set, described by ``validation_label``).
     """
 
     def __init__(self, *, method="ADAM", learning_rate=0.01, batch_size=32, max_training_rounds=None,
-                 random_seed=0, validation_fraction=0.0):
+                 random_seed=0, validation_fraction=0.0, validation_label="the given validation set"):
         import ipywidgets as widgets
 
         style = {"description_width": "110px"}
@@ -66,7 +66,7 @@ class TrainingControls:
         if validation_fraction is None:  # a validation set was given: say so instead of showing a slider
             self.validation.layout.display = "none"
         self.validation_note = widgets.HTML(
-            "<span style='color:#555;padding-left:40px'>validation: the given validation set</span>",
+            f"<span style='color:#555;padding-left:40px'>validation: {validation_label}</span>",
             layout=widgets.Layout(display="none" if validation_fraction is not None else ""))
 
         def button(text, icon, tip, style_="", width="108px"):

@@ -175,7 +175,9 @@ class TrainingPanel:
             batch_size=nettrain_options.get("batch_size", 32),
             max_training_rounds=nettrain_options.get("max_training_rounds"),
             random_seed=nettrain_options.get("random_seed", 0),
-            validation_fraction=None if validation_set is not None else 0.0)
+            validation_fraction=None if validation_set is not None else 0.0,
+            validation_label="the data set's test part" if self._validation_source == f"{data_name}.test"
+            else "the given validation set")
         c = self.controls
         c.train.on_click(lambda b: self.train())
         c.pause.on_click(lambda b: self.pause())
