@@ -255,3 +255,73 @@ def test_a_loss_that_declares_its_input_shapes_the_undeclared_output():
                        loss_function=CrossEntropyLossLayer("Index", input=2), progress=None, random_seed=0)
     assert results["InferredShapes"] == {"Input": 2, "Output": 2}
     assert results["RoundMeasurements"][-1]["Accuracy"] > 0.95
+
+
+class PositionLinear(__import__("lossviz").Layer):
+    """The same affine map at every step of a sequence (a test helper; lossviz has no NetMapOperator)."""
+
+    def __init__(self, k, **ports):
+        self.k = k
+        super().__init__(**ports)
+
+    def _propagate(self, ins, outs):
+        from lossviz.net.ports import PortType
+
+        dims = ins["Input"].dims
+        if dims is not None and len(dims) == 2:
+            outs["Output"] = PortType((dims[0], self.k))
+        return ins, outs
+
+    def param_shapes(self):
+        dims = self.inputs["Input"].dims
+        if dims is None or len(dims) != 2 or not isinstance(dims[1], int):
+            return {"Weights": None, "Biases": None}
+        return {"Weights": (self.k, dims[1]), "Biases": (self.k,)}
+
+    def apply(self, params, inputs):
+        import autograd.numpy as anp
+
+        return {"Output": anp.dot(inputs["Input"], anp.transpose(params["Weights"])) + params["Biases"]}
+
+    def config(self):
+        return {"k": self.k}
+
+
+def test_ctc_on_ragged_inputs_and_targets_equals_each_example_alone():
+    from lossviz import CTCLossLayer
+
+    rng = np.random.default_rng(5)
+    words = []
+    while len(words) < 12:  # no repeated neighbours: each target fits its input's length
+        w = "".join(rng.choice(list("abc"), int(rng.integers(1, 5))))
+        if all(a != b for a, b in zip(w, w[1:])):
+            words.append(w)
+    targets = ["".join("bca"["abc".index(c)] for c in w) for w in words]  # a->b, b->c, c->a
+    net = NetChain([PositionLinear(4)], input=NetEncoder("Characters", "abc", output="UnitVector"))
+    ctc = CTCLossLayer(target=NetEncoder("Characters", "abc"))
+    s = TrainingSession(net, (words, targets), ctc, batch_size=12, random_seed=0, learning_rate=0.05,
+                        working_precision="Real64")
+    start = s.net
+    alone = [ctc({"Input": start(w), "Target": t}) for w, t in zip(words, targets)]
+    assert len({len(w) for w in words}) > 1 and len({len(t) for t in targets}) > 1
+    assert s.step() == pytest.approx(np.mean(alone), rel=1e-12)
+    first = s.evaluate(s._train)[0]
+    s.run(rounds=100)
+    assert s.evaluate(s._train)[0] < 0.5 * first
+
+
+@pytest.mark.parametrize("form", ["Binary", "Probabilities"])
+def test_accuracy_of_binary_and_probability_classifiers(form):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (200, 2))
+    above = (x[:, 1] > x[:, 0]).astype(float)
+    if form == "Binary":
+        net, y = NetChain([LinearLayer("Real"), "LogisticSigmoid"], input=2), above
+    else:
+        net, y = NetChain([LinearLayer(2), SoftmaxLayer()], input=2), np.eye(2)[above.astype(int)]
+    r = NetTrain(net, (x, y), "All", progress=None, random_seed=0, max_training_rounds=30)
+    assert r["LossFunction"].terms[0].loss.form == form
+    last = r["RoundMeasurements"][-1]
+    assert last["Accuracy"] > 0.95 and last["ErrorRate"] == pytest.approx(1 - last["Accuracy"])
+    summary = repr(r)
+    assert "learning rate" in summary and "range test" in summary and "inferred shapes" not in summary
