@@ -207,8 +207,19 @@ def read_data(net, spec, raw, what="data"):
     """Read raw data (a port dict) into arrays for the net's inputs and the spec's targets and weights.
 
     Returns ``{port: array}`` with examples on axis 0; every port the spec needs
-    is checked (present, readable, of one length), unknown ports are refused.
+    is checked (present, readable, of one length, finite), unknown ports are
+    refused. Every error's message starts with ``what`` ("data",
+    "validation_set"), so a mistake in the validation set says so.
     """
+    try:
+        return _read_data(net, spec, raw, what)
+    except (DataError, ShapeError, PortError) as e:
+        if str(e).startswith(f"{what}:"):
+            raise
+        raise type(e)(f"{what}: {e}") from None
+
+
+def _read_data(net, spec, raw, what):
     arrays = {}
     for p in net.inputs:
         if p in raw:
