@@ -61,6 +61,8 @@ MEASURE_TIME_FRACTION = 0.02
 #: the learning-rate range test: steps, and its rates relative to the method's default learning rate
 RANGE_TEST_STEPS = 100
 RANGE_TEST_SPAN = (1e-2, 1e3)
+#: ... and its time limit in seconds
+RANGE_TEST_SECONDS = 2.0
 
 
 class TrainingDivergedWarning(RuntimeWarning):
@@ -728,7 +730,7 @@ class TrainingSession:
         self._ragged = any(is_ragged(a) for a in arrays.values())
 
     # ================================================================== learning rate range test
-    def find_learning_rate(self, steps=RANGE_TEST_STEPS):
+    def find_learning_rate(self, steps=RANGE_TEST_STEPS, max_seconds=RANGE_TEST_SECONDS):
         """Choose the learning rate by a short range test, before training; returns what it found.
 
         The test (L. Smith 2017, "Cyclical learning rates", section 3.3; fastai's
@@ -737,7 +739,8 @@ class TrainingSession:
         (the method's default rate: ADAM 1e-5 .. 1) and records the batch losses,
         smoothed by an exponential moving average (factor 0.9, bias-corrected).
         It stops early when the smoothed loss exceeds 4 times its minimum (or is
-        not finite). The rate chosen is the one at the smoothed minimum divided
+        not finite), or after ``max_seconds`` (default 2 s: a big net's test stays
+        short, and the rate is chosen among the rates tested so far). The rate chosen is the one at the smoothed minimum divided
         by 10 (where the loss still falls steadily), clipped to the tested range;
         when the loss never fell below 99% of its first value, the method's
         default is kept. Then the parameters and the optimizer are restored: the
@@ -749,6 +752,7 @@ class TrainingSession:
         "rule", "seconds"}``; sets :attr:`learning_rate` to the chosen rate.
         """
         steps = _check_int("steps", steps, 5, allow_none=False, owner="TrainingSession.find_learning_rate")
+        max_seconds = _check_positive("max_seconds", max_seconds, owner="TrainingSession.find_learning_rate")
         if self.total_batches:
             raise ParameterError("TrainingSession.find_learning_rate: run it before training "
                                  f"({self.total_batches} batches are done)")
@@ -777,6 +781,8 @@ class TrainingSession:
                 losses.append(loss)
                 smoothed.append(smooth)
                 if i >= 5 and smooth > 4 * best:
+                    break
+                if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
                     break
                 best = min(best, smooth)
                 self.optimizer.step(leaves, grads, float(lr))

@@ -325,3 +325,10 @@ def test_accuracy_of_binary_and_probability_classifiers(form):
     assert last["Accuracy"] > 0.95 and last["ErrorRate"] == pytest.approx(1 - last["Accuracy"])
     summary = repr(r)
     assert "learning rate" in summary and "range test" in summary and "inferred shapes" not in summary
+
+
+def test_the_range_test_stops_at_its_time_limit():
+    x = np.linspace(-1, 1, 50)
+    s = TrainingSession(LinearLayer(), (x, 3 * x), random_seed=0, batch_size=8)
+    found = s.find_learning_rate(max_seconds=1e-9)  # stops after its first step
+    assert len(found["losses"]) == 1 and found["chosen"] == 0.001  # nothing learned yet: the default
