@@ -116,7 +116,8 @@ def main():
     for headless, speed, fps in rows:
         print(f"  {headless:13,.0f}  {speed:11,.0f}  {speed / headless:6.0%}  {fps:9.1f}")
     ratios = [s / h for h, s, _ in rows]
-    print(f"\nmedian ratio {statistics.median(ratios):.0%}, median frames/s {statistics.median(r[2] for r in rows):.1f}; "
+    fps = statistics.median(r[2] for r in rows)
+    print(f"\nmedian ratio {statistics.median(ratios):.0%}, median frames/s {fps:.1f}; "
           f"load average now {os.getloadavg()[0]:.2f}")
 
 

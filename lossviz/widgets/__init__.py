@@ -17,5 +17,6 @@ from .explorer import LossExplorer
 from .panel import TrainingPanel
 from .playground import Playground
 
-__all__ = ["TrainingPanel", "Playground", "LossExplorer", "compare", "Comparison", "PortSetting", "LossChoice", "fitting_losses", "automatic_loss", "loss_function",
+__all__ = ["TrainingPanel", "Playground", "LossExplorer", "compare", "Comparison", "PortSetting", "LossChoice",
+           "fitting_losses", "automatic_loss", "loss_function",
            "nettrain_code"]

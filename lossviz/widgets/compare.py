@@ -38,7 +38,8 @@ def _describe(spec):
 
 def accuracy(net, X, labels):
     """The fraction of examples whose largest output is their class (the output's sign for one output)."""
-    out = np.asarray(net.apply(net.params, {next(iter(net.inputs)): np.asarray(X, dtype=float)})[next(iter(net.outputs))])
+    in_port, out_port = next(iter(net.inputs)), next(iter(net.outputs))
+    out = np.asarray(net.apply(net.params, {in_port: np.asarray(X, dtype=float)})[out_port])
     labels = np.asarray(labels)
     if out.ndim == 1 or out.shape[-1] == 1:
         guess = (out.reshape(len(out)) > (0.5 if np.all((out >= 0) & (out <= 1)) else 0.0)).astype(int)
@@ -95,7 +96,8 @@ class Comparison:
         self.surfaces = [SurfaceRenderer(X, labels_for_colors, xlim=xlim, ylim=ylim, resolution=resolution, repeat=3)
                          if two_d else None for _ in self.sessions]
         self.curve_images = [widgets.Image(format="jpeg", layout=widgets.Layout(width="360px")) for _ in self.sessions]
-        self.surface_images = [widgets.Image(format="jpeg", layout=widgets.Layout(width="300px")) for _ in self.sessions]
+        self.surface_images = [widgets.Image(format="jpeg", layout=widgets.Layout(width="300px"))
+                               for _ in self.sessions]
         self.score_texts = [widgets.HTML() for _ in self.sessions]
         columns = []
         for i, label in enumerate(self.labels):

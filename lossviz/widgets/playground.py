@@ -81,23 +81,27 @@ class Playground:
                                  f"got {activation!r}")
         self.n, self.data_seed, self.panel_options = int(n), data_seed, dict(panel_options)
         style = {"description_width": "95px"}
-        narrow = widgets.Layout(width="270px")
+
+        def narrow():  # one Layout per control
+            return widgets.Layout(width="270px")
+
         self.dataset = widgets.Dropdown(options=sets, value=dataset, description="data set", style=style,
-                                        layout=narrow)
+                                        layout=narrow())
         self.noise = widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="noise",
-                                         continuous_update=False, style=style, layout=narrow)
+                                         continuous_update=False, style=style, layout=narrow())
         self.test_fraction = widgets.FloatSlider(value=test_fraction, min=0.1, max=0.9, step=0.1,
                                                  description="test part", readout_format=".0%",
-                                                 continuous_update=False, style=style, layout=narrow)
+                                                 continuous_update=False, style=style, layout=narrow())
         self.layers = widgets.IntSlider(value=len(hidden), min=0, max=4, description="hidden layers",
-                                        continuous_update=False, style=style, layout=narrow)
+                                        continuous_update=False, style=style, layout=narrow())
         self.neurons = widgets.IntSlider(value=int(hidden[0]) if hidden else 8, min=1, max=32, description="neurons",
-                                         continuous_update=False, style=style, layout=narrow)
+                                         continuous_update=False, style=style, layout=narrow())
         self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation, description="activation",
-                                           style=style, layout=narrow)
+                                           style=style, layout=narrow())
         for w in (self.dataset, self.noise, self.test_fraction, self.layers, self.neurons, self.activation):
             w.observe(lambda change: self.rebuild(), names="value")
-        bar = widgets.GridBox([self.dataset, self.noise, self.test_fraction, self.layers, self.neurons, self.activation],
+        controls = [self.dataset, self.noise, self.test_fraction, self.layers, self.neurons, self.activation]
+        bar = widgets.GridBox(controls,
                               layout=widgets.Layout(grid_template_columns="repeat(3, 280px)", grid_gap="2px 8px"))
         self.error = widgets.HTML()
         self._slot = widgets.VBox()

@@ -85,7 +85,8 @@ class OptionControls:
                 w = widgets.Checkbox(value=bool(value), description=spec.name, indent=False,
                                      layout=widgets.Layout(width="330px"))
             elif spec.kind == "choice":
-                w = widgets.Dropdown(options=list(spec.choices), value=value if value in spec.choices else spec.choices[0],
+                w = widgets.Dropdown(options=list(spec.choices),
+                                     value=value if value in spec.choices else spec.choices[0],
                                      description=spec.name, style=style, layout=layout())
             elif spec.kind == "int" and value is not None:
                 lo, hi = spec.typical or (spec.low, spec.high)
