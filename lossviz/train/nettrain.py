@@ -67,9 +67,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         where ADAM's 0.001 would still be far off after 2000 steps. The choice
         is in ``results["LearningRate"]`` and ``results["LearningRateSearch"]``
         (rates, losses, rule, seconds); it costs at most 100 extra batches
-        (a few percent of the default 2000) and at most 2 seconds (a tenth
-        of ``time_goal`` when that is less), and is not counted in
-        ``TotalTrainingTime``. Give a number to skip the test.
+        (a few percent of the default 2000), at most 2 seconds (a tenth of
+        ``time_goal`` when that is less) unless ``random_seed`` is given
+        (then all 100 run, so that the same seed gives the same net), and is
+        not counted in ``TotalTrainingTime``. Give a number to skip the test.
     learning_rate_schedule : None, "Cosine", "Linear" or f(progress) -> factor
     l2_regularization, gradient_clipping : float
         Weight decay added to the gradient; clipping of the gradient's global norm.
@@ -139,8 +140,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         l2_regularization=l2_regularization, gradient_clipping=gradient_clipping, random_seed=random_seed,
         training_stopping_criterion=training_stopping_criterion, working_precision=working_precision,
         callbacks=callbacks)
-    if learning_rate is None:  # a time goal bounds the test too: at most a tenth of it
-        session.find_learning_rate(max_seconds=min(2.0, 0.1 * time_goal) if time_goal else 2.0)
+    if learning_rate is None:
+        # bounded in time (a tenth of a time goal at most), unless a random_seed asks for the same net every time
+        limit = None if random_seed is not None else (min(2.0, 0.1 * time_goal) if time_goal else 2.0)
+        session.find_learning_rate(max_seconds=limit)
     if max_rounds is None and not time_goal:
         batches_per_round = math.ceil(session.n / session.batch_size)
         max_rounds = min(10000, max(10, math.ceil(AUTOMATIC_STEPS / batches_per_round)))

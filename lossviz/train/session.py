@@ -740,7 +740,8 @@ class TrainingSession:
         smoothed by an exponential moving average (factor 0.9, bias-corrected).
         It stops early when the smoothed loss exceeds 4 times its minimum (or is
         not finite), or after ``max_seconds`` (default 2 s: a big net's test stays
-        short, and the rate is chosen among the rates tested so far). The rate chosen is the one at the smoothed minimum divided
+        short, and the rate is chosen among the rates tested so far; None: no
+        limit, and the same seed then always gives the same choice). The rate chosen is the one at the smoothed minimum divided
         by 10 (where the loss still falls steadily), clipped to the tested range;
         when the loss never fell below 99% of its first value, the method's
         default is kept. Then the parameters and the optimizer are restored: the
