@@ -713,7 +713,7 @@ class TrainingSession:
         return subs, [gr.astype(dtype, copy=False) for gr in grads]
 
     def _evaluate(self, chunk):
-        if not self._ragged:
+        if not any(is_ragged(a) for a in chunk.values()):  # validation data may be ragged on its own
             return self._engine.evaluate(chunk)
         groups = equal_shape_groups(chunk)
         total = sum(k for _, k in groups)

@@ -332,3 +332,15 @@ def test_the_range_test_stops_at_its_time_limit():
     s = TrainingSession(LinearLayer(), (x, 3 * x), random_seed=0, batch_size=8)
     found = s.find_learning_rate(max_seconds=1e-9)  # stops after its first step
     assert len(found["losses"]) == 1 and found["chosen"] == 0.001  # nothing learned yet: the default
+
+
+def test_ragged_validation_data_beside_equal_length_training_data():
+    xs = [np.ones((3, 2)) * i for i in range(6)]
+    ys = [6.0 * i for i in range(6)]
+    valid_x, valid_y = [np.ones((1, 2)), np.ones((4, 2))], [2.0, 8.0]
+    s = TrainingSession(_lengths_net(), (xs, ys), validation_set=(valid_x, valid_y), random_seed=0,
+                        learning_rate=0.01, working_precision="Real64")
+    net = s.net
+    expected = np.mean([float((net(x) - y) ** 2) for x, y in zip(valid_x, valid_y)])
+    loss, _ = s.evaluate(s._valid)
+    assert loss == pytest.approx(expected, rel=1e-12)
