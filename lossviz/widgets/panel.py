@@ -364,8 +364,7 @@ class TrainingPanel:
             return self.train()
         if self._busy():
             self._state = "pausing"
-            self.session.stop()
-            self._join()
+            self._end_run()
             self._state = "paused"
             self.controls.pause.description, self.controls.pause.icon = "Resume", "play"
             self._frame_now()
@@ -375,8 +374,7 @@ class TrainingPanel:
         """Stop training; the results so far are kept (:attr:`results`)."""
         if self._busy():
             self._state = "stopping"
-            self.session.stop()
-            self._join()
+            self._end_run()
         self._state = "stopped"
         self.controls.pause.description, self.controls.pause.icon = "Pause", "pause"
         self._frame_now()
@@ -427,6 +425,18 @@ class TrainingPanel:
                     self.redrawer.flush()  # the final frame, before the thread ends
                 except Exception as e:  # noqa: BLE001
                     self._show_error(e)
+
+    def _end_run(self, timeout=10.0):
+        """Stop the background run and wait for its thread to end.
+
+        ``session.stop()`` is repeated until the thread ends: a stop that arrives before the thread
+        has entered ``session.run`` would otherwise be cleared by it.
+        """
+        thread = self._thread
+        deadline = time.monotonic() + timeout
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            self.session.stop()
+            thread.join(0.05)
 
     def _join(self, timeout=10.0):
         thread = self._thread
@@ -571,8 +581,7 @@ class TrainingPanel:
         if self._closed:
             return
         if self._busy():
-            self.session.stop()
-            self._join()
+            self._end_run()
         self._closed = True
         self.redrawer.close()
         self.widget.close()

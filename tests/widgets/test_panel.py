@@ -349,3 +349,15 @@ def test_given_validation_set_hides_only_the_split_slider(classifier, disc):
         assert p.wait() and len(p.results["ValidationLossList"]) == 1
     finally:
         p.close()
+
+
+def test_stop_right_after_train_ends_the_run(classifier, disc):
+    """A Stop that arrives before the background thread has started training still stops it."""
+    p = TrainingPanel(classifier, disc, random_seed=0, resolution=20)
+    try:
+        for _ in range(5):
+            p.controls.train.click()
+            p.controls.stop.click()
+            assert not p._busy() and not p.session.running
+    finally:
+        p.close()
