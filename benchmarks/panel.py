@@ -47,7 +47,7 @@ def median_ms(f, n=30):
 
 
 def frame_parts(panel):
-    from lossviz.widgets.views import colour_index, colour_table, encode_jpeg
+    from lossviz.widgets.views import encode_jpeg, packed_colors
 
     net = panel.session.net
     surface = panel.surface
@@ -56,14 +56,22 @@ def frame_parts(panel):
     losses = panel._point_losses(net)
     return {
         "surface: net on the 200x200 grid (float32)": median_ms(lambda: surface.values(net)),
-        "surface: colour table + 2x pixels": median_ms(
-            lambda: np.repeat(np.repeat(colour_table(2)[colour_index(values)], 2, 0), 2, 1)),
+        "surface: colour table, 2x2 pixels (packed)": median_ms(lambda: packed_colors(values, 2)),
         "surface: per-example losses (500)": median_ms(lambda: panel._point_losses(net)),
-        "surface: whole RGB frame (net, colours, discs)": median_ms(lambda: surface.rgb(net, losses)),
+        "surface: whole frame (net, colours, discs)": median_ms(lambda: surface.packed(net, losses)),
         "surface: JPEG of 400x400": median_ms(lambda: encode_jpeg(rgb, 88)),
         "curves: blitted frame + JPEG": median_ms(lambda: panel.curves.render(panel.history)),
         "whole frame (panel._draw)": median_ms(lambda: panel._draw()),
     }
+
+
+def panel_budget():
+    """The share of the training thread's time a panel may spend drawing (Redrawer's default)."""
+    import inspect
+
+    from lossviz.widgets.views import Redrawer
+
+    return inspect.signature(Redrawer).parameters["budget"].default
 
 
 def headless_speed(seconds):
@@ -110,7 +118,9 @@ def main():
     for name, (wall, cpu) in parts.items():
         print(f"  {name:<48} {wall:7.2f}  {cpu:7.2f}")
     frame_cpu = parts["whole frame (panel._draw)"][1]
-    print(f"  -> at a drawing budget of 40% of the training thread: up to {400 / frame_cpu:.0f} frames/s "
+    budget = 100 * panel_budget()
+    print(f"  -> at a drawing budget of {budget:.0f}% of the training thread: up to {10 * budget / frame_cpu:.0f} "
+          f"frames/s "
           f"on an otherwise idle core")
     print("\n  headless ex/s   panel ex/s   ratio   frames/s")
     for headless, speed, fps in rows:

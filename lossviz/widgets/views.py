@@ -26,7 +26,8 @@ import time
 
 import numpy as np
 
-__all__ = ["mark_label", "CurveHistory", "CurveRenderer", "SurfaceRenderer", "Redrawer", "encode_jpeg", "data_limits",
+__all__ = ["pack_rgb", "unpack_rgb", "packed_colors", "fast_colors", "mark_label",
+           "CurveHistory", "CurveRenderer", "SurfaceRenderer", "Redrawer", "encode_jpeg", "data_limits",
            "point_losses"]
 
 #: colours of the loss terms (matplotlib's tab10 without blue, kept for the surface's first class)
@@ -121,6 +122,46 @@ def colour_table(k):
     return _TABLES[k - 1]
 
 
+def pack_rgb(rgb) -> np.ndarray:
+    """RGB uint8 (..., 3) -> one little-endian uint32 per pixel holding the bytes R, G, B, 255."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    packed = np.empty(rgb.shape[:-1] + (4,), np.uint8)
+    packed[..., :3], packed[..., 3] = rgb, 255
+    return packed.view("<u4")[..., 0]
+
+
+def unpack_rgb(packed) -> np.ndarray:
+    """The RGB uint8 (rows, cols, 3) view of packed pixels (see :func:`pack_rgb`)."""
+    packed = np.ascontiguousarray(packed, dtype="<u4")
+    return packed.view(np.uint8).reshape(packed.shape + (4,))[..., :3]
+
+
+def packed_colors(values, repeat=1) -> np.ndarray:
+    """:func:`fast_colors` as packed pixels (rows * repeat, cols * repeat) uint32, C-contiguous.
+
+    One uint32 per pixel makes enlarging (each grid point ``repeat`` x ``repeat`` pixels, one
+    broadcast copy) and stamping points (one store per pixel) several times cheaper than on RGB triples.
+    """
+    values = np.asarray(values)
+    if values.shape[-1] > 2:
+        small = pack_rgb(fast_colors(values))
+    else:
+        small = _packed_table(values.shape[-1])[colour_index(values)]
+    rows, cols = small.shape
+    out = np.empty((rows, repeat, cols, repeat), "<u4")
+    out[...] = small[:, None, :, None]
+    return out.reshape(rows * repeat, cols * repeat)
+
+
+_PACKED_TABLES: dict = {}
+
+
+def _packed_table(k):
+    if k not in _PACKED_TABLES:
+        _PACKED_TABLES[k] = pack_rgb(colour_table(k))
+    return _PACKED_TABLES[k]
+
+
 def fast_colors(values, repeat=1) -> np.ndarray:
     """RGB uint8 (rows * repeat, cols * repeat, 3) of a surface's values, coloured as
     :func:`lossviz.plot.surface_colors` colours them, each grid point ``repeat`` x ``repeat`` pixels.
@@ -171,8 +212,9 @@ class SurfaceRenderer:
         self._px = (self.X[:, 0] - x0) / (x1 - x0) * (self.size - 1)
         self._py = (1 - (self.X[:, 1] - y0) / (y1 - y0)) * (self.size - 1)
         self._colors = self._point_colors()
+        self._packed_point_colors = pack_rgb(self._colors)
         self._grid = None
-        self.last_rgb = None
+        self.last_packed = None
 
     def _point_colors(self):
         from ..plot.surface import CLASS_COLORS
@@ -223,17 +265,25 @@ class SurfaceRenderer:
         scales it); the points are stamped as discs with a dark rim, the largest
         (worst-fitted) last so they stay visible.
         """
-        image = np.ascontiguousarray(fast_colors(self.values(net)[::-1], self.repeat))  # row 0 at the top
+        return np.ascontiguousarray(unpack_rgb(self.packed(net, losses)))
+
+    def packed(self, net, losses=None) -> np.ndarray:
+        """The frame as packed pixels (size, size) uint32 (see :func:`pack_rgb`)."""
+        image = packed_colors(self.values(net)[::-1], self.repeat)  # row 0 at the top
         radii = self.radii(losses)
         if radii is None:
             radii = np.full(len(self.X), 3.5)
-        _stamp_discs(image, self._px, self._py, radii, self._colors)
-        self.last_rgb = image
+        _stamp_discs(image, self._px, self._py, radii, self._packed_point_colors)
+        self.last_packed = image
         return image
 
     def render(self, net, losses=None, quality=88) -> bytes:
-        """JPEG bytes of :meth:`rgb`."""
-        return encode_jpeg(self.rgb(net, losses), quality)
+        """JPEG bytes of the frame (encoded from the packed pixels, no RGB copy)."""
+        from PIL import Image
+
+        image = self.packed(net, losses)
+        height, width = image.shape
+        return encode_jpeg(Image.frombuffer("RGBX", (width, height), image, "raw", "RGBX", 0, 1), quality)
 
 
 _DISCS: dict = {}
@@ -250,29 +300,37 @@ def _disc(radius):
     return _DISCS[key]
 
 
-def _stamp_discs(image, px, py, radii, colors, rim=(40, 40, 40)):
-    """Draw discs (a ``rim``-coloured edge one pixel wide) into ``image`` in place, smallest first.
+#: the rim colour of the points, packed (see :func:`pack_rgb`)
+RIM = int(pack_rgb(np.array([40, 40, 40])))
 
-    Points of the same radius (to half a pixel) are stamped together, with one flat-indexed
-    assignment for their rims and one for their fills.
+
+def _stamp_discs(image, px, py, radii, colors, rim=RIM):
+    """Draw discs with a one-pixel ``rim`` into packed pixels ``image`` (rows, cols) in place, smallest first.
+
+    ``colors``: the packed fill colour of each point. Discs of the same radius (to a pixel) are
+    stamped together: one flat-indexed store for their rims, and one per fill colour.
     """
-    if not image.flags.c_contiguous:
-        raise ValueError("_stamp_discs draws in place: the image must be C-contiguous")
-    height, width = image.shape[:2]
-    flat = image.reshape(-1, 3)
-    keys = np.round(np.asarray(radii) * 2) / 2
+    if image.ndim != 2 or not image.flags.c_contiguous:
+        raise ValueError("_stamp_discs draws in place on packed pixels: a C-contiguous (rows, cols) array")
+    height, width = image.shape
+    flat = image.reshape(-1)
+    keys = np.maximum(np.round(np.asarray(radii)), 1.0)
     cy, cx = np.round(py).astype(np.intp), np.round(px).astype(np.intp)
+    palette, which = np.unique(np.asarray(colors), return_inverse=True)
+    which = which.reshape(-1)
+
+    def pixels(members, offsets):
+        y = cy[members, None] + offsets[None, :, 0]
+        x = cx[members, None] + offsets[None, :, 1]
+        ok = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        return (y * width + x)[ok]
+
     for key in np.unique(keys):  # ascending: big discs are drawn over small ones
         members = np.flatnonzero(keys == key)
-        for offsets, fill in ((_disc(key), False), (_disc(max(key - 1.0, 0.5)), True)):
-            y = cy[members, None] + offsets[None, :, 0]
-            x = cx[members, None] + offsets[None, :, 1]
-            ok = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-            index = (y * width + x)[ok]
-            if fill:
-                flat[index] = np.repeat(colors[members], offsets.shape[0], axis=0)[ok.ravel()]
-            else:
-                flat[index] = rim
+        flat[pixels(members, _disc(key))] = rim
+        inner = _disc(key - 1.0) if key > 1 else _disc(0.5)
+        for c in np.unique(which[members]):
+            flat[pixels(members[which[members] == c], inner)] = palette[c]
 
 
 # ---------------------------------------------------------------------------- loss curves
@@ -520,7 +578,7 @@ class Redrawer:
     next frame, never queued. ``draw`` exceptions go to ``on_error``. :meth:`close` ends the thread.
     """
 
-    def __init__(self, draw, *, max_fps=25.0, budget=0.4, on_error=None, name="lossviz-redraw"):
+    def __init__(self, draw, *, max_fps=25.0, budget=0.3, on_error=None, name="lossviz-redraw"):
         self.draw = draw
         self.min_interval = 1.0 / float(max_fps)
         self.budget = float(budget)

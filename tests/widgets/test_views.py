@@ -20,7 +20,10 @@ from lossviz.widgets.views import (
     _stamp_discs,
     data_limits,
     fast_colors,
+    pack_rgb,
+    packed_colors,
     point_losses,
+    unpack_rgb,
 )
 
 
@@ -56,13 +59,24 @@ def test_point_losses_average_to_the_training_loss(classifier, disc):
     np.testing.assert_allclose(per_example, -np.log(p[np.arange(len(p)), disc[1]]), rtol=1e-9)
 
 
+def test_packed_pixels_round_trip_and_enlarge():
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3)).astype(np.uint8)
+    assert (unpack_rgb(pack_rgb(rgb)) == rgb).all()
+    v = np.random.default_rng(1).uniform(size=(4, 6, 1))
+    values = np.concatenate([1 - v, v], axis=-1)
+    assert (unpack_rgb(packed_colors(values, 3)) == fast_colors(values, 3)).all()
+    three = np.random.default_rng(2).dirichlet([1, 1, 1], size=(3, 3))
+    assert (unpack_rgb(packed_colors(three, 2)) == fast_colors(three, 2)).all()
+
+
 def test_discs_are_drawn_with_a_rim_biggest_last():
-    image = np.full((20, 20, 3), 255, np.uint8)
-    colors = np.array([[200, 0, 0], [0, 0, 200]], np.uint8)
+    image = pack_rgb(np.full((20, 20, 3), 255, np.uint8))
+    colors = pack_rgb(np.array([[200, 0, 0], [0, 0, 200]], np.uint8))
     _stamp_discs(image, np.array([10.0, 11.0]), np.array([10.0, 10.0]), np.array([2.0, 4.0]), colors)
-    assert (image[10, 11] == [0, 0, 200]).all()  # the big blue disc covers the small red one
-    assert (image[10, 15] == [40, 40, 40]).all()  # its rim
-    assert (image[0, 0] == 255).all()
+    rgb = unpack_rgb(image)
+    assert (rgb[10, 11] == [0, 0, 200]).all()  # the big blue disc covers the small red one
+    assert (rgb[10, 15] == [40, 40, 40]).all()  # its rim
+    assert (rgb[0, 0] == 255).all()
     with pytest.raises(ValueError, match="C-contiguous"):
         _stamp_discs(image[:, ::2], np.array([1.0]), np.array([1.0]), np.array([1.0]), colors[:1])
 
