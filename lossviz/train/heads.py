@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
-from .fused import _add, _shifted_exp, row_sums
+from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
 __all__ = ["make_head", "LOGIT_LOSSES"]
@@ -308,7 +308,7 @@ class _Triplet(_Head):
         B = len(a)
         buf.shape = a.shape
         buf.dp, buf.dn = dp, dn = (p - a).reshape(B, -1), (n - a).reshape(B, -1)
-        u = np.einsum("ij,ij->i", dp, dp) - np.einsum("ij,ij->i", dn, dn) + self.layer.margin
+        u = row_sums(dp * dp) - row_sums(dn * dn) + self.layer.margin
         buf.on = u > 0
         return np.maximum(u, 0.0)
 
@@ -330,9 +330,9 @@ class _CosineEmbedding(_Head):
         self.layer.check(data)
         a, b, t = data["Input"], data["Input2"], np.reshape(data["Target"], (len(data["Input"]),))
         eps = _COSINE_EPS
-        aa, bb = np.einsum("ij,ij->i", a, a) + eps, np.einsum("ij,ij->i", b, b) + eps
+        aa, bb = row_sums(a * a) + eps, row_sums(b * b) + eps
         norm = np.sqrt(aa * bb)
-        cos = np.einsum("ij,ij->i", a, b) / norm
+        cos = row_sums(a * b) / norm
         buf.a, buf.b, buf.aa, buf.bb, buf.norm, buf.cos = a, b, aa, bb, norm, cos
         similar = t == 1
         buf.dcos = np.where(similar, -1.0, (cos - self.layer.margin > 0).astype(float))
@@ -381,30 +381,36 @@ class _MaximumMeanDiscrepancy(_Head):
             x, y = x[:, :, None], y[:, :, None]
         s = float(self.layer.kernel)
 
-        def kernel(a, b):
+        def kernel(a, b):  # (B, n, m, d) differences and the (B, n, m) kernel
             diff = a[:, :, None, :] - b[:, None, :, :]
-            return diff, np.exp(np.einsum("bijd,bijd->bij", diff, diff) * (-1.0 / s))
+            sq = diff[..., 0] ** 2 if diff.shape[-1] == 1 else np.einsum("bijd,bijd->bij", diff, diff)
+            return diff, np.exp(sq * (-1.0 / s))
 
         buf.dxx, buf.kxx = kernel(x, x)
         buf.dxy, buf.kxy = kernel(x, y)
         _, kyy = kernel(y, y)
         buf.s, buf.n, buf.m = s, x.shape[1], y.shape[1]
-        return buf.kxx.mean(axis=(1, 2)) - 2.0 * buf.kxy.mean(axis=(1, 2)) + kyy.mean(axis=(1, 2))
+        def mean(k):
+            return row_sums(k.reshape(len(k), -1)) / (k.shape[1] * k.shape[2])
+
+        return mean(buf.kxx) - 2.0 * mean(buf.kxy) + mean(kyy)
 
     def grad(self, gL, buf):
         s, n, m = buf.s, buf.n, buf.m
-        gx = (np.einsum("bij,bijd->bid", buf.kxy, buf.dxy) * (4.0 / (s * n * m))
-              - np.einsum("bij,bijd->bid", buf.kxx, buf.dxx) * (4.0 / (s * n * n)))
+        def pull(k, diff):  # sum_j k_ij (x_i - z_j): (B, n, d)
+            if diff.shape[-1] == 1:
+                B, n_, m_ = k.shape
+                return row_sums((k * diff[..., 0]).reshape(B * n_, m_)).reshape(B, n_, 1)
+            return np.einsum("bij,bijd->bid", k, diff)
+
+        gx = pull(buf.kxy, buf.dxy) * (4.0 / (s * n * m)) - pull(buf.kxx, buf.dxx) * (4.0 / (s * n * n))
         gx *= gL[:, None, None]
         return gx.reshape(buf.shape).astype(buf.dtype, copy=False)
 
 
-_NEG = -1e30  # the log of an impossible alignment (lossviz.losses.sequence's)
-
-
 def _shift(a, k):
-    """``a`` moved ``k`` places along its last axis, filled with impossible values."""
-    out = np.full_like(a, _NEG)
+    """``a`` moved ``k`` places along its last axis, filled with zeros."""
+    out = np.zeros_like(a)
     if k < a.shape[-1]:
         out[..., k:] = a[..., :-k]
     return out
@@ -412,58 +418,67 @@ def _shift(a, k):
 
 def _unshift(a, k):
     """``a`` moved ``k`` places back along its last axis (the reverse of :func:`_shift`)."""
-    out = np.full_like(a, _NEG)
+    out = np.zeros_like(a)
     if k < a.shape[-1]:
         out[..., :-k] = a[..., k:]
     return out
 
 
 class _CTC(_Head):
-    """CTC by the forward-backward algorithm in log space, from logits x (B, T, C).
+    """CTC by the forward-backward algorithm, from logits x (B, T, C).
 
-    Extended labels ``l'`` (a blank between and around the labels, S = 2L + 1 states);
-    ``alpha_t(s)`` (forward, including step t's emission) and ``beta_t(s)`` (the steps after t);
-    ``L = -log p = -log sum over the final states of alpha_{T-1}``, and with the state occupancies
-    ``occ_t(c) = sum_{s: l'_s = c} exp(alpha_t(s) + beta_t(s) + L)``, ``dL/dx_t = softmax(x_t) - occ_t``.
+    Extended labels ``l'`` (a blank between and around the labels, S = 2L + 1 states); the
+    forward variables ``alpha_t(s)`` (including step t's emission) and backward ``beta_t(s)`` (the
+    steps after t) in probability space, each step rescaled to sum 1 (Rabiner's scaling: no log of
+    zero, no underflow; the scales add up to ``log p``). ``L = -log p``; with the state occupancies
+    ``occ_t(s) = alpha_t(s) beta_t(s) / sum_s alpha_t(s) beta_t(s)``,
+    ``dL/dx_t(c) = softmax(x_t)(c) - sum_{s: l'_s = c} occ_t(s)``.
     """
 
     def loss(self, ins, buf):
         x, labels = self._checked(ins)
         B, T, C = x.shape
         blank = C - 1 if self.layer.blank_label == "last" else 0
-        x64 = np.asarray(x, np.float64)
-        m = x64.max(axis=2, keepdims=True)
-        logp = x64 - m - np.log(np.exp(x64 - m).sum(axis=2, keepdims=True))
+        x64 = np.asarray(x, np.float64).reshape(B * T, C)
+        m = np.empty(B * T)
+        _rows(np.maximum, x64, m)
+        e = np.exp(x64 - m[:, None])
+        p = (e / row_sums(e)[:, None]).reshape(B, T, C)
         lengths = np.sum(labels >= 0, axis=1)
-        ext = np.full((B, 2 * labels.shape[1] + 1), blank)
+        S = 2 * labels.shape[1] + 1
+        ext = np.full((B, S), blank)
         ext[:, 1::2] = np.where(labels >= 0, labels, blank)
-        skip = np.zeros(ext.shape, dtype=bool)
+        skip = np.zeros((B, S))
         skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-        emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (B, T, ext.shape[1])), axis=2)
-        alpha = np.empty_like(emit)
-        start = np.full(ext.shape, _NEG)
-        start[:, :2] = 0.0
-        alpha[:, 0] = emit[:, 0] + start
-        for t in range(1, T):
-            a = alpha[:, t - 1]
-            step = np.logaddexp(a, _shift(a, 1))
-            alpha[:, t] = np.logaddexp(step, np.where(skip, _shift(a, 2), _NEG)) + emit[:, t]
-        rows = np.arange(B)
-        final = np.full(ext.shape, _NEG)
-        final[rows, 2 * lengths] = 0.0
-        final[rows, np.maximum(2 * lengths - 1, 0)] = np.where(lengths > 0, 0.0, final[rows, 0])
-        beta = np.empty_like(emit)
-        beta[:, T - 1] = final
-        skip_next = _unshift(np.where(skip, 0.0, _NEG), 2)  # may state s jump to s + 2?
-        for t in range(T - 2, -1, -1):
-            b = beta[:, t + 1] + emit[:, t + 1]
-            beta[:, t] = np.logaddexp(np.logaddexp(b, _unshift(b, 1)), _unshift(b, 2) + skip_next)
-        ll = np.logaddexp.reduce(alpha[:, T - 1] + final, axis=1)
-        occupancy = np.exp(alpha + beta - ll[:, None, None])  # (B, T, S)
-        onehot = np.zeros(ext.shape + (C,))
+        onehot = np.zeros((B, S, C))
         np.put_along_axis(onehot, ext[:, :, None], 1.0, axis=2)
-        buf.grad = np.exp(logp) - np.einsum("bts,bsc->btc", occupancy, onehot)
-        return (-ll).astype(x.dtype, copy=False)
+        emit = np.matmul(p, onehot.transpose(0, 2, 1))  # (B, T, S): p_t(l'_s)
+        alpha, beta = np.empty_like(emit), np.empty_like(emit)
+        a = emit[:, 0].copy()
+        a[:, 2:] = 0.0
+        scale = row_sums(a)
+        alpha[:, 0] = a / scale[:, None]
+        log_p = np.log(scale)
+        for t in range(1, T):
+            prev = alpha[:, t - 1]
+            a = (prev + _shift(prev, 1) + _shift(prev, 2) * skip) * emit[:, t]
+            scale = row_sums(a)
+            alpha[:, t] = a / scale[:, None]
+            log_p += np.log(scale)
+        rows = np.arange(B)
+        final = np.zeros((B, S))
+        final[rows, 2 * lengths] = 1.0
+        final[rows, np.maximum(2 * lengths - 1, 0)] += lengths > 0
+        log_p += np.log(row_sums(alpha[:, T - 1] * final))
+        beta[:, T - 1] = final / row_sums(final)[:, None]
+        for t in range(T - 2, -1, -1):
+            b = beta[:, t + 1] * emit[:, t + 1]
+            b = b + _unshift(b, 1) + _unshift(b * skip, 2)
+            beta[:, t] = b / row_sums(b)[:, None]
+        occupancy = (alpha * beta).reshape(B * T, S)
+        occupancy /= row_sums(occupancy)[:, None]
+        buf.grad = p - np.matmul(occupancy.reshape(B, T, S), onehot)
+        return (-log_p).astype(x.dtype, copy=False)
 
     def grad(self, gL, buf):
         return (buf.grad * gL[:, None, None]).astype(buf.dtype, copy=False)
