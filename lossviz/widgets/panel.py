@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ..errors import LossvizError, ParameterError
+from ..errors import LossvizError, NetTypeError, ParameterError
 from .code import PortSetting, loss_function, nettrain_code
 
 __all__ = ["TrainingPanel", "Source"]
@@ -136,6 +136,11 @@ class TrainingPanel:
         from .rows import LossRow
         from .views import CurveHistory, CurveRenderer, Redrawer, SurfaceRenderer, data_limits
 
+        from ..net.layer import Layer
+
+        if not isinstance(net, Layer):
+            raise NetTypeError(f"TrainingPanel: net must be a lossviz net (NetChain, NetGraph or a layer), got "
+                               f"{type(net).__name__}")
         unknown = set(nettrain_options) - set(PASSED_THROUGH) - {
             "batch_size", "method", "learning_rate", "random_seed", "max_training_rounds"}
         if unknown:
@@ -191,8 +196,21 @@ class TrainingPanel:
             w.observe(self._structure_changed, names="value")
         c.landscape.observe(lambda change: self._request_frame(), names="value")
 
-        # ---- views
+        # ---- state; the session checks the net, the data and the options (lossviz errors)
         self.history = CurveHistory()
+        self.session = None
+        self._thread = None
+        # ready, running, stepping (one round), pausing, paused, stopping, stopped, done (a limit reached)
+        self._state = "ready"
+        self._stale = False
+        self._last_reason = None
+        self._point_cache = (None, None)
+        self._closed = False
+        self._last_event = None
+        self._frames_sent = 0
+        self._new_session()
+
+        # ---- views
         self.curves = CurveRenderer(*curve_size)
         in_ports = [p for p in net.inputs if p not in net.optional_inputs]
         self._in_port = in_ports[0] if len(in_ports) == 1 else None
@@ -213,17 +231,6 @@ class TrainingPanel:
         self.message = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.code_view = widgets.HTML(layout=widgets.Layout(width="100%"))
 
-        # ---- state
-        self.session = None
-        self._thread = None
-        self._state = "ready"  # ready | running | paused | stopped
-        self._stale = False
-        self._last_reason = None
-        self._point_cache = (None, None)
-        self._closed = False
-        self._last_event = None
-        self._frames_sent = 0
-        self._new_session()
         self.redrawer = Redrawer(self._draw, max_fps=max_fps, on_error=self._show_error)
 
         title = widgets.HTML("<b style='font-size:1.15em'>lossviz training panel</b>")

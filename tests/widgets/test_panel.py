@@ -50,6 +50,10 @@ def test_rows_controls_and_first_frame(panel):
 
 
 def test_bad_option_is_a_lossviz_error(classifier, disc):
+    with pytest.raises(TypeError, match="net must be a lossviz net.*got dict"):
+        TrainingPanel({"a": 1}, disc)
+    with pytest.raises(ValueError, match="Input"):  # data the net cannot read: the session's own error
+        TrainingPanel(classifier, {"In": disc[0], "Output": disc[1]})
     with pytest.raises(ValueError, match="unknown option 'rounds'"):
         TrainingPanel(classifier, disc, rounds=3)
     with pytest.raises(ValueError, match="names the port 'Out'"):
