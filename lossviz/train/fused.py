@@ -28,7 +28,7 @@ import numpy as np
 
 from ..net.fastmath import tanh
 from .blas import BlasThreads
-from .trees import tree_items, tree_rebuild
+from .trees import tree_items
 
 __all__ = ["FusedForward", "why_not_forward", "check_precision", "default_threads", "ACTIVATION_KERNELS",
            "PRECISIONS"]

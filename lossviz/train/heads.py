@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
-from .fused import _add, _rows, _shifted_exp, row_sums
+from .fused import _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
 __all__ = ["make_head", "LOGIT_LOSSES"]
