@@ -1,19 +1,20 @@
-"""The live views: loss curves and a decision surface rendered to image bytes, and a throttled redrawer.
+"""The live views: loss curves and a decision surface rendered to JPEG bytes, and the throttle.
 
 Drawing path (measured in headless Chromium, see ``benchmarks/PANEL_RESULTS.md``): each view is
-rendered to JPEG bytes in Python and sent to an ``ipywidgets.Image``. ipympl's canvas tops out at
-6-7 frames/s here; this path reaches the page at 20+ frames/s.
+rendered to JPEG bytes in Python and set as the value of an ``ipywidgets.Image``; ipympl's canvas
+tops out at 6-7 frames/s on these machines, and a whole frame here costs about 10 ms of CPU.
 
-* :class:`SurfaceRenderer` colours the net's outputs on a grid straight into an RGB array (no
-  matplotlib): :func:`lossviz.plot.decision_surface` (a fused float32 forward, about 4 ms on a
-  200 x 200 grid), :func:`lossviz.plot.surface_colors`, the data points drawn on top with Pillow,
-  each point's radius growing with its current loss, then one JPEG encode (about 2 ms).
+* :class:`SurfaceRenderer` colours the net's outputs on a grid straight into packed pixels, no
+  matplotlib: the fused float32 forward on the 200 x 200 grid (about 3 ms), a 256-entry table of
+  :func:`lossviz.plot.surface_colors`, each grid point enlarged to 2 x 2 pixels, the data points
+  stamped as discs whose radius grows with each example's current loss, one JPEG encode.
 * :class:`CurveRenderer` draws the loss curves with matplotlib's Agg canvas, blitting: the axes,
-  ticks, legend and change marks are rendered only when they change (limits exceeded, a new curve or
-  mark); a frame restores that background and draws only the lines (under 1 ms), then encodes.
-* :class:`Redrawer` runs drawing on its own thread at most ``max_fps`` times a second and skips
-  requests while a frame is being drawn, so a slow browser or a slow frame never queues work and
-  never holds the training thread.
+  ticks, legend and change marks are rendered only when they change (a new curve or mark, data
+  beyond the limits, or loose limits); a frame restores that background and draws only the lines.
+* :class:`Redrawer` throttles: :meth:`Redrawer.maybe_draw` draws in the caller's (training) thread
+  when a frame is due, at most ``max_fps`` a second and within a share ``budget`` of the thread's
+  time; :meth:`Redrawer.request` asks its own thread for a frame when nothing trains. Drawing in
+  the training thread avoids two threads trading the GIL (measured: 0.5 s frames that way).
 
 Nothing here imports ipywidgets; matplotlib and Pillow are imported when a renderer is made.
 """
