@@ -6,9 +6,10 @@ scripts use too: it subscribes to the session's events, calls ``set_loss_functio
 for Train, ``stop`` for Pause and Stop, and reads ``results()``. It never trains itself.
 
 Threads: training runs in one background thread (``session.run``), so the kernel's main thread
-stays free to answer the buttons; drawing runs in a second thread (:class:`~.views.Redrawer`),
-at most ``max_fps`` frames a second; the training thread only records numbers and asks for a
-frame. Closing the panel stops both.
+stays free to answer the buttons. The panel's event callback records the numbers and, when a frame
+is due, draws it right there in the training thread (:meth:`~.views.Redrawer.maybe_draw`: at most
+``max_fps`` frames a second and at most 30% of the thread's time); frames while nothing trains come
+from the redrawer's own thread. Closing the panel stops both threads.
 """
 from __future__ import annotations
 
