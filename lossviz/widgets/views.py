@@ -374,7 +374,7 @@ class CurveHistory:
                 for k, v in sub_losses.items():
                     r = scales.get(k, 1.0)
                     self._add(k, x, v)
-                    if r != 1.0:
+                    if r not in (0.0, 1.0):  # a term scaled by 0 is off: its unscaled curve is enough
                         self._add(f"{k} \u00d7{r:g}", x, v * r)
             self._add("validation", x, validation)
 
