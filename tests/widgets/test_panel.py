@@ -365,3 +365,16 @@ def test_stop_right_after_train_ends_the_run(classifier, disc):
             assert not p._busy() and not p.session.running
     finally:
         p.close()
+
+
+def test_scale_zero_keeps_the_term_measured_but_inactive(panel, disc):
+    X = disc[0][:20]
+    panel.rows[0].scale.value = 0.0
+    before = outputs(panel.session.net, X)
+    panel.controls.step.click()
+    assert panel.wait()
+    assert panel.session.spec.terms[0].scale == 0.0
+    np.testing.assert_allclose(outputs(panel.session.net, X), before, atol=1e-6)  # no gradient: the net stays
+    assert panel.results["RoundLossList"][-1] == 0.0
+    assert panel.results["RoundSubLossLists"]["Output"][-1] > 0.1  # still measured
+    assert "Output" in panel.history.series and not any("\u00d70" in n for n in panel.history.series)
