@@ -10,8 +10,8 @@ import math
 from ..errors import ParameterError
 from ..net.layer import Layer
 from .results import ALIASES, PROPERTIES
-from .session import (TrainingDivergedWarning, TrainingSession, TrainingStalledWarning, _check_callbacks,
-                      _check_int, _check_positive)
+from .checks import check_callbacks, check_int, check_positive
+from .session import TrainingDivergedWarning, TrainingSession, TrainingStalledWarning
 from .spec import Automatic
 
 __all__ = ["NetTrain", "TrainingDivergedWarning", "TrainingStalledWarning"]
@@ -121,9 +121,9 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     for p in props:
         if p != "All" and ALIASES.get(p, p) not in PROPERTIES:
             raise ParameterError(f"NetTrain: unknown property {p!r}; expected 'All' or one of {', '.join(PROPERTIES)}")
-    max_rounds = _check_int("max_training_rounds", max_training_rounds, 1)
-    time_goal = _check_positive("time_goal", time_goal)
-    callbacks = _check_callbacks(callbacks)
+    max_rounds = check_int("max_training_rounds", max_training_rounds, 1)
+    time_goal = check_positive("time_goal", time_goal)
+    callbacks = check_callbacks(callbacks)
     if progress == "auto":
         from .progress import ProgressBar
 

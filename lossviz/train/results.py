@@ -177,3 +177,35 @@ def error_rate_plot(results):
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
+
+
+def training_net(net, spec):
+    """Wolfram's "TrainingNet": ``net`` with its attached loss layers, as one NetGraph (or None).
+
+    Its inputs are the net's inputs and one target port per attached loss
+    ("Target" when there is one, else "<port>Target"); its outputs are the
+    net's outputs and the losses, named as the sub-losses ("Output" -> loss
+    port "Loss" when there is one loss, else the sub-loss names).
+    """
+    from ..net.graph import NetGraph, NetPort
+
+    attached = [t for t in spec.terms if t.loss is not None]
+    if not attached:
+        return net
+    try:
+        layers = {"net": net}
+        wires = [(NetPort(p), NetPort("net", p)) for p in net.inputs]
+        wires += [(NetPort("net", p), NetPort(p)) for p in net.outputs]
+        for i, t in enumerate(attached):
+            name = f"loss{i + 1}" if len(attached) > 1 else "loss"
+            layers[name] = t.loss
+            wires.append((NetPort("net", t.port), NetPort(name, "Input")))
+            if "Target" in t.loss.inputs:
+                target = "Target" if len(attached) == 1 else f"{t.port}Target"
+                wires.append((NetPort(target), NetPort(name, "Target")))
+            out = "Loss" if len(attached) == 1 else t.names[0].replace("/", "_") + "Loss"
+            for lport in t.loss.outputs:
+                wires.append((NetPort(name, lport), NetPort(out if len(t.loss.outputs) == 1 else f"{out}{lport}")))
+        return NetGraph(layers, wires)
+    except ValueError:  # a loss that cannot be wired as a layer: no training net to show
+        return None

@@ -41,11 +41,14 @@ from ..errors import DataError, NetTypeError, ParameterError, check_random_seed
 from ..net.layer import Layer
 from ..net.ops import NetInitialize
 from .data import GATHER_BYTES, as_port_dict, check_lengths, equal_shape_groups, is_ragged, read_data
+from .checks import check_callbacks, check_int, check_positive, stopping_criterion
 from .events import StopTraining, TrainingEvent
 from .infer import infer_shapes
+from .lrfinder import RANGE_TEST_SECONDS, RANGE_TEST_STEPS
+from .measures import classifier_terms, measure
 from .optimizers import check_schedule, make_optimizer, schedule_factor
-from .results import NetTrainResults
-from .spec import Automatic, Scaled, resolve_loss
+from .results import NetTrainResults, training_net
+from .spec import Automatic, Scaled, describe_change, resolve_loss
 from .steps import AutogradStep, select_step
 
 __all__ = ["TrainingSession", "TrainingDivergedWarning", "TrainingStalledWarning"]
@@ -58,11 +61,6 @@ EVALUATION_CHUNK = 1024
 MEASURE_EXAMPLES = 512
 #: ... and take at most this fraction of the training time (rounds beyond it are not measured)
 MEASURE_TIME_FRACTION = 0.02
-#: the learning-rate range test: steps, and its rates relative to the method's default learning rate
-RANGE_TEST_STEPS = 100
-RANGE_TEST_SPAN = (1e-2, 1e3)
-#: ... and its time limit in seconds
-RANGE_TEST_SECONDS = 2.0
 
 
 class TrainingDivergedWarning(RuntimeWarning):
@@ -71,84 +69,6 @@ class TrainingDivergedWarning(RuntimeWarning):
 
 class TrainingStalledWarning(RuntimeWarning):
     """The loss has not improved on its first value after many rounds with a huge learning rate."""
-
-
-def _check_int(name, value, low, allow_none=True, owner="NetTrain"):
-    import numbers
-
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ParameterError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(name, value, owner="NetTrain"):
-    import numbers
-
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
-        raise ParameterError(f"{owner}: {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _patience(criterion):
-    """``training_stopping_criterion`` -> (patience or None, min_delta)."""
-    import numbers
-
-    if criterion is None:
-        return None, 0.0
-    if isinstance(criterion, dict):
-        unknown = set(criterion) - {"patience", "min_delta"}
-        if unknown:
-            raise ParameterError(f"NetTrain: training_stopping_criterion has unknown key {sorted(unknown)[0]!r}; "
-                                 f"expected 'patience' and 'min_delta'")
-        delta = criterion.get("min_delta", 0.0)
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not math.isfinite(delta) or delta < 0:
-            raise ParameterError(f"NetTrain: training_stopping_criterion['min_delta'] must be a finite number "
-                                 f">= 0, got {delta!r}")
-        return (_check_int("training_stopping_criterion['patience']", criterion.get("patience", 3), 1),
-                float(delta))
-    return _check_int("training_stopping_criterion", criterion, 1), 0.0
-
-
-def _check_callbacks(callbacks):
-    cbs = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
-    for cb in cbs:
-        if not callable(cb):
-            raise NetTypeError(f"NetTrain: callbacks must be functions of an event, got {cb!r}")
-    return cbs
-
-
-def _describe_change(old, new):
-    """What changed between two LossSpecifications, in one line ("'Output': MSE() -> Huber(...)")."""
-    def by_port(spec):
-        return {t.port: t for t in spec.terms}
-
-    before, after = by_port(old), by_port(new)
-    parts = []
-    for port in list(before) + [p for p in after if p not in before]:
-        a, b = before.get(port), after.get(port)
-        if a is None:
-            parts.append(f"{port!r}: + {_term_text(b)}")
-        elif b is None:
-            parts.append(f"{port!r}: off")
-        elif _term_text(a) != _term_text(b):
-            parts.append(f"{port!r}: {_term_text(a)} -> {_term_text(b)}")
-    return "; ".join(parts) or "loss unchanged"
-
-
-def _term_text(term):
-    if term.loss is None:
-        what = "the port"
-    else:
-        opts = {k: v for k, v in term.loss.config().items() if k.lower() not in
-                {p.lower() for p in (*term.loss.inputs, *term.loss.outputs)}}
-        what = type(term.loss).__name__.removesuffix("Layer")
-        if opts:
-            what += "(" + ", ".join(f"{k}={v!r}" for k, v in opts.items()) + ")"
-    return what if term.scale == 1.0 else f"{what} x{term.scale:g}"
 
 
 class TrainingSession:
@@ -181,17 +101,17 @@ class TrainingSession:
 
         if not isinstance(net, Layer):
             raise NetTypeError(f"NetTrain: net must be a lossviz net or layer, got {type(net).__name__}")
-        self.batch_size = _check_int("batch_size", batch_size, 1, allow_none=False)
-        self._patience, self._min_delta = _patience(training_stopping_criterion)
+        self.batch_size = check_int("batch_size", batch_size, 1, allow_none=False)
+        self._patience, self._min_delta = stopping_criterion(training_stopping_criterion)
         self._schedule = check_schedule(learning_rate_schedule)
         self.optimizer = make_optimizer(method, l2_regularization=l2_regularization,
                                         gradient_clipping=gradient_clipping)
-        self.learning_rate = (_check_positive("learning_rate", learning_rate)
+        self.learning_rate = (check_positive("learning_rate", learning_rate)
                               or self.optimizer.default_learning_rate)
         check_precision(working_precision)
         self.working_precision = working_precision
         self.random_seed = check_random_seed(random_seed, "NetTrain")
-        self._subscribers = _check_callbacks(callbacks)
+        self._subscribers = check_callbacks(callbacks)
 
         # ---- the loss and the data, all checked before any training
         self._in_port = next(iter(net.inputs)) if len(net.inputs) == 1 else None
@@ -289,7 +209,7 @@ class TrainingSession:
     # ================================================================== subscribers
     def subscribe(self, callback):
         """Send every :class:`TrainingEvent` to ``callback(event)`` (in the training thread)."""
-        _check_callbacks([callback])
+        check_callbacks([callback])
         if callback not in self._subscribers:
             self._subscribers.append(callback)
 
@@ -332,13 +252,13 @@ class TrainingSession:
 
     def set_learning_rate(self, learning_rate):
         """Use ``learning_rate`` from the next batch on (recorded in :attr:`changes`)."""
-        lr = _check_positive("learning_rate", learning_rate, owner="TrainingSession")
+        lr = check_positive("learning_rate", learning_rate, owner="TrainingSession")
         with self._lock:
             self._pending.append(("learning_rate", lr))
 
     def set_batch_size(self, batch_size):
         """Use batches of ``batch_size`` examples from the next batch on (recorded in :attr:`changes`)."""
-        bs = _check_int("batch_size", batch_size, 1, allow_none=False, owner="TrainingSession")
+        bs = check_int("batch_size", batch_size, 1, allow_none=False, owner="TrainingSession")
         with self._lock:
             self._pending.append(("batch_size", bs))
 
@@ -367,7 +287,7 @@ class TrainingSession:
         for kind, payload in pending:
             if kind == "spec":
                 spec, train, valid = payload
-                description = _describe_change(self.spec, spec)
+                description = describe_change(self.spec, spec)
                 self._switch_spec(spec)
                 self._train, self._valid, self._block = train, valid, None
             elif kind == "learning_rate":
@@ -411,7 +331,7 @@ class TrainingSession:
     # ================================================================== training
     def step(self, batches=1):
         """Train on ``batches`` more batches (crossing round boundaries); returns the last batch loss."""
-        batches = _check_int("batches", batches, 1, allow_none=False, owner="TrainingSession.step")
+        batches = check_int("batches", batches, 1, allow_none=False, owner="TrainingSession.step")
         self.run(batches=batches)
         return self._hist["batch"][-1] if self._hist["batch"] else None
 
@@ -433,10 +353,10 @@ class TrainingSession:
         re-raised, after the state and history up to the failing batch are
         kept: :meth:`results` still works, and so does the next ``run``).
         """
-        rounds = _check_int("rounds", rounds, 1, owner="TrainingSession.run")
-        batches = _check_int("batches", batches, 1, owner="TrainingSession.run")
-        max_rounds = _check_int("max_rounds", max_rounds, 1, owner="TrainingSession.run")
-        time_goal = _check_positive("time_goal", time_goal, owner="TrainingSession.run")
+        rounds = check_int("rounds", rounds, 1, owner="TrainingSession.run")
+        batches = check_int("batches", batches, 1, owner="TrainingSession.run")
+        max_rounds = check_int("max_rounds", max_rounds, 1, owner="TrainingSession.run")
+        time_goal = check_positive("time_goal", time_goal, owner="TrainingSession.run")
         if not self._run_lock.acquire(blocking=False):
             raise ParameterError("TrainingSession.run: the session is already running (one run at a time)")
         try:
@@ -632,7 +552,7 @@ class TrainingSession:
             self._hist["round_scaled"][name].append(current[name] * scale_of.get(name, math.nan))
         val_loss = None
         measures = {"Loss": round_loss}
-        if self._classifier_terms() and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
+        if classifier_terms(self.spec) and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
             t0 = time.perf_counter()
             measures.update(self.measure(self._measure_sample()))
             self._measure_time += time.perf_counter() - t0
@@ -664,7 +584,7 @@ class TrainingSession:
     def _measure_last_round(self):
         """The last round's accuracy when the time budget of the measurements skipped it."""
         last = self._hist["round_measures"][-1] if self._hist["round_measures"] else None
-        if (last is not None and len(last) == 1 and self.batch == 0 and self._classifier_terms()
+        if (last is not None and len(last) == 1 and self.batch == 0 and classifier_terms(self.spec)
                 and self._reason != "Error"):
             try:
                 last.update(self.measure(self._measure_sample()))
@@ -731,87 +651,26 @@ class TrainingSession:
 
     # ================================================================== learning rate range test
     def find_learning_rate(self, steps=RANGE_TEST_STEPS, max_seconds=RANGE_TEST_SECONDS):
-        """Choose the learning rate by a short range test, before training; returns what it found.
+        """Choose the learning rate by a short range test before training (see :func:`lossviz.train.lrfinder.range_test`).
 
-        The test (L. Smith 2017, "Cyclical learning rates", section 3.3; fastai's
-        ``lr_find``) trains a copy of the initial parameters for ``steps`` batches
-        with a rate growing geometrically from ``default/100`` to ``default*1000``
-        (the method's default rate: ADAM 1e-5 .. 1) and records the batch losses,
-        smoothed by an exponential moving average (factor 0.9, bias-corrected).
-        It stops early when the smoothed loss exceeds 4 times its minimum (or is
-        not finite), or after ``max_seconds`` (default 2 s: a big net's test stays
-        short, and the rate is chosen among the rates tested so far; None: no
-        limit, and the same seed then always gives the same choice). The rate chosen is the one at the smoothed minimum divided
-        by 10 (where the loss still falls steadily), clipped to the tested range;
-        when the loss never fell below 99% of its first value, the method's
-        default is kept. Then the parameters and the optimizer are restored: the
-        run starts from the same initial net, and the batches of the test come
-        from their own random stream (the training order is unchanged).
-
-        Returns (and keeps in ``self.learning_rate_search``, the results'
-        "LearningRateSearch") ``{"rates", "losses", "smoothed", "chosen",
-        "rule", "seconds"}``; sets :attr:`learning_rate` to the chosen rate.
+        Sets :attr:`learning_rate` to the chosen rate, keeps the record in
+        ``self.learning_rate_search`` (the results' "LearningRateSearch") and returns it.
         """
-        steps = _check_int("steps", steps, 5, allow_none=False, owner="TrainingSession.find_learning_rate")
-        max_seconds = _check_positive("max_seconds", max_seconds, owner="TrainingSession.find_learning_rate")
+        from .lrfinder import range_test
+
+        steps = check_int("steps", steps, 5, allow_none=False, owner="TrainingSession.find_learning_rate")
+        max_seconds = check_positive("max_seconds", max_seconds, owner="TrainingSession.find_learning_rate")
         if self.total_batches:
             raise ParameterError("TrainingSession.find_learning_rate: run it before training "
                                  f"({self.total_batches} batches are done)")
-        t0 = time.perf_counter()
-        leaves = self._engine.leaves
-        saved = [a.copy() for a in leaves]
-        default = self.optimizer.default_learning_rate
-        rates = np.geomspace(default * RANGE_TEST_SPAN[0], default * RANGE_TEST_SPAN[1], steps)
-        rng = np.random.default_rng(None if self.random_seed is None else [self.random_seed, 7919])
-        scales = self._scales
-        losses, smoothed, avg, best = [], [], 0.0, math.inf
-        perm, pos = rng.permutation(self.n), 0
-        self.optimizer.start(leaves)
-        with np.errstate(all="ignore"):
-            for i, lr in enumerate(rates):
-                if pos >= self.n:
-                    perm, pos = rng.permutation(self.n), 0
-                idx = perm[pos:pos + self.batch_size]
-                pos += self.batch_size
-                subs, grads = self._step({p: np.take(a, idx, axis=0) for p, a in self._train.items()})
-                loss = float(np.asarray(subs, dtype=float) @ scales)
-                if not math.isfinite(loss):
-                    break
-                avg = 0.9 * avg + 0.1 * loss
-                smooth = avg / (1 - 0.9 ** (i + 1))
-                losses.append(loss)
-                smoothed.append(smooth)
-                if i >= 5 and smooth > 4 * best:
-                    break
-                if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
-                    break
-                best = min(best, smooth)
-                self.optimizer.step(leaves, grads, float(lr))
-        for leaf, good in zip(leaves, saved):
-            leaf[...] = good
-        self.optimizer.start(leaves)
-        if smoothed and min(smoothed) < 0.99 * smoothed[0]:
-            at = int(np.argmin(smoothed))
-            chosen = float(np.clip(rates[at] / 10, rates[0], rates[-1]))
-            rule = f"the smoothed loss was lowest at rate {rates[at]:.3g}; a tenth of it"
-        else:
-            chosen = default
-            rule = f"the loss did not fall during the test; the method's default {default:g}"
-        self.learning_rate = self._lr = chosen
-        self.learning_rate_search = {
-            "rates": rates[:len(losses)].tolist(), "losses": losses, "smoothed": smoothed, "chosen": chosen,
-            "rule": rule, "seconds": time.perf_counter() - t0}
-        return dict(self.learning_rate_search)
+        found = range_test(self._engine, self.optimizer, self._step, self._train, self._scales,
+                           batch_size=self.batch_size, random_seed=self.random_seed, steps=steps,
+                           max_seconds=max_seconds)
+        self.learning_rate = self._lr = found["chosen"]
+        self.learning_rate_search = found
+        return dict(found)
 
     # ================================================================== measurements (classifiers)
-    def _classifier_terms(self):
-        """``[(port, form)]`` of the terms whose loss is a CrossEntropyLossLayer (accuracy is defined)."""
-        terms = []
-        for t in self.spec.terms:
-            if t.loss is not None and type(t.loss).__name__ == "CrossEntropyLossLayer" and t.target:
-                terms.append((t.port, t.target, t.loss.config().get("form", "Index")))
-        return terms
-
     def _measure_sample(self):
         if self.n <= MEASURE_EXAMPLES:
             return self._train
@@ -820,46 +679,9 @@ class TrainingSession:
         return {p: np.take(a, self._sample_idx, axis=0) for p, a in self._train.items()}
 
     def measure(self, arrays):
-        """``{"Accuracy", "ErrorRate"}`` of the current net's classifier outputs on read data ``arrays``.
-
-        For every output trained with a CrossEntropyLossLayer: the predicted class
-        is the most probable one (``argmax`` over the class axis; for "Binary",
-        probability > 0.5), the true one the target index (the most probable
-        target class for "Probabilities", target > 0.5 for "Binary");
-        ``Accuracy`` is the fraction of correct predictions (over examples, and
-        over positions for sequences and tensors) and ``ErrorRate = 1 - Accuracy``.
-        With several classifier outputs the keys are ``"port/Accuracy"``...
-        Empty for nets without classifier outputs.
-        """
-        terms = self._classifier_terms()
-        if not terms:
-            return {}
-        net = self._current_net()
-        right = {port: 0.0 for port, _, _ in terms}
-        count = {port: 0 for port, _, _ in terms}
-        m = check_lengths(arrays)
-        with np.errstate(all="ignore"):
-            for i in range(0, m, EVALUATION_CHUNK):
-                chunk = {k: v[i:i + EVALUATION_CHUNK] for k, v in arrays.items()}
-                for part, _ in equal_shape_groups(chunk):
-                    outs = net.apply(net.params, {p: part[p] for p in net.inputs if p in part})
-                    for port, target, form in terms:
-                        out, want = np.asarray(outs[port]), np.asarray(part[target])
-                        if form == "Binary":
-                            hit = (out > 0.5) == (want > 0.5)
-                        elif form == "Probabilities":
-                            hit = np.argmax(out, -1) == np.argmax(want, -1)
-                        else:
-                            hit = np.argmax(out, -1) == want
-                        right[port] += float(np.sum(hit))
-                        count[port] += hit.size
-        out = {}
-        for port, _, _ in terms:
-            acc = right[port] / count[port] if count[port] else math.nan
-            prefix = "" if len(terms) == 1 else f"{port}/"
-            out[prefix + "Accuracy"] = acc
-            out[prefix + "ErrorRate"] = 1.0 - acc
-        return out
+        """Accuracy and error rate of the current net's classifier outputs on read data (see
+        :func:`lossviz.train.measures.measure`)."""
+        return measure(self._current_net(), self.spec, arrays)
 
     # ================================================================== evaluation and results
     def evaluate(self, arrays):
@@ -918,7 +740,7 @@ class TrainingSession:
             "InferredShapes": dict(self.inferred_shapes),
             "RoundMeasurements": [dict(m) for m in hist["round_measures"]],
             "ValidationMeasurements": [dict(m) for m in hist["valid_measures"]],
-            "TrainingNet": functools.partial(_TrainingNetOf, trained, self.spec),  # built when asked for
+            "TrainingNet": functools.partial(training_net, trained, self.spec),  # built when asked for
         })
 
     def __repr__(self):
@@ -936,35 +758,3 @@ def _relayout(values, like):
         out.append(flat[at:at + a.size].reshape(a.shape).astype(a.dtype))
         at += a.size
     return out
-
-
-def _TrainingNetOf(net, spec):
-    """Wolfram's "TrainingNet": ``net`` with its attached loss layers, as one NetGraph (or None).
-
-    Its inputs are the net's inputs and one target port per attached loss
-    ("Target" when there is one, else "<port>Target"); its outputs are the
-    net's outputs and the losses, named as the sub-losses ("Output" -> loss
-    port "Loss" when there is one loss, else the sub-loss names).
-    """
-    from ..net.graph import NetGraph, NetPort
-
-    attached = [t for t in spec.terms if t.loss is not None]
-    if not attached:
-        return net
-    try:
-        layers = {"net": net}
-        wires = [(NetPort(p), NetPort("net", p)) for p in net.inputs]
-        wires += [(NetPort("net", p), NetPort(p)) for p in net.outputs]
-        for i, t in enumerate(attached):
-            name = f"loss{i + 1}" if len(attached) > 1 else "loss"
-            layers[name] = t.loss
-            wires.append((NetPort("net", t.port), NetPort(name, "Input")))
-            if "Target" in t.loss.inputs:
-                target = "Target" if len(attached) == 1 else f"{t.port}Target"
-                wires.append((NetPort(target), NetPort(name, "Target")))
-            out = "Loss" if len(attached) == 1 else t.names[0].replace("/", "_") + "Loss"
-            for lport in t.loss.outputs:
-                wires.append((NetPort(name, lport), NetPort(out if len(t.loss.outputs) == 1 else f"{out}{lport}")))
-        return NetGraph(layers, wires)
-    except ValueError:  # a loss that cannot be wired as a layer: no training net to show
-        return None

@@ -383,3 +383,33 @@ def _distinct_names(terms):
             seen.add(n)
         out.append(t)
     return out
+
+
+def describe_change(old, new):
+    """What changed between two LossSpecifications, in one line ("'Output': MSE() -> Huber(...)")."""
+    def by_port(spec):
+        return {t.port: t for t in spec.terms}
+
+    before, after = by_port(old), by_port(new)
+    parts = []
+    for port in list(before) + [p for p in after if p not in before]:
+        a, b = before.get(port), after.get(port)
+        if a is None:
+            parts.append(f"{port!r}: + {_term_text(b)}")
+        elif b is None:
+            parts.append(f"{port!r}: off")
+        elif _term_text(a) != _term_text(b):
+            parts.append(f"{port!r}: {_term_text(a)} -> {_term_text(b)}")
+    return "; ".join(parts) or "loss unchanged"
+
+
+def _term_text(term):
+    if term.loss is None:
+        what = "the port"
+    else:
+        opts = {k: v for k, v in term.loss.config().items() if k.lower() not in
+                {p.lower() for p in (*term.loss.inputs, *term.loss.outputs)}}
+        what = type(term.loss).__name__.removesuffix("Layer")
+        if opts:
+            what += "(" + ", ".join(f"{k}={v!r}" for k, v in opts.items()) + ")"
+    return what if term.scale == 1.0 else f"{what} x{term.scale:g}"
