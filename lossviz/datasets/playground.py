@@ -11,11 +11,13 @@ split is 50 % test, and the two classes are
 =====  ===========  ================
 index  ``classes``  Playground label
 =====  ===========  ================
-0      "orange"     -1
-1      "blue"       +1
+0      "blue"       +1
+1      "orange"     -1
 =====  ===========  ================
 
-so a 2-class SoftmaxLayer net trains on ``ds.train`` directly.
+so a 2-class SoftmaxLayer net trains on ``ds.train`` directly, and lossviz's
+pictures, whose first two class colours are blue and orange (matplotlib's
+tab10), show each class in the colour its name says, as the Playground does.
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ __all__ = ["circle", "xor", "gaussian", "spiral", "plane", "multi_gaussian", "SC
 
 #: the Playground's coordinates divided by this give lossviz's
 SCALE = 6.0
-#: class names of the Playground's two classes: index 0 is its label -1, index 1 its label +1
-PLAYGROUND_CLASSES = ["orange", "blue"]
+#: class names of the Playground's two classes: index 0 is its label +1 (blue), index 1 its label -1 (orange)
+PLAYGROUND_CLASSES = ["blue", "orange"]
+BLUE, ORANGE = 0, 1
 
 
 def _polar(r, angle):
@@ -49,14 +52,14 @@ def circle(n=500, *, noise=0.0, random_seed=None, test_fraction=0.5) -> DataSet:
 
     Returns a classification :class:`DataSet`: "Input" ``(n_train, 2)`` float64
     within the disc of radius 5/6 (about 0.83); "Output" ``(n_train,)`` int64
-    class indices (0 orange, 1 blue).
+    class indices (0 blue, 1 orange).
     """
     n, noise, rng, test_fraction = check_common("circle", n, noise, random_seed, test_fraction)
     n_orange, n_blue = class_counts(n, 2)
     r = np.concatenate([rng.uniform(3.5, 5.0, n_orange), rng.uniform(0.0, 2.5, n_blue)])
     points = _polar(r, rng.uniform(0.0, 2 * np.pi, n))
     jitter = rng.uniform(-5.0, 5.0, (n, 2)) * noise
-    labels = (np.hypot(*(points + jitter).T) < 2.5).astype(np.int64)
+    labels = np.where(np.hypot(*(points + jitter).T) < 2.5, BLUE, ORANGE).astype(np.int64)
     return make_dataset("circle", "classification", points / SCALE, labels, rng, test_fraction,
                         classes=PLAYGROUND_CLASSES)
 
@@ -73,14 +76,14 @@ def xor(n=500, *, noise=0.0, random_seed=None, test_fraction=0.5) -> DataSet:
 
     Returns a classification :class:`DataSet`: "Input" ``(n_train, 2)`` float64,
     coordinates in ``[-0.883, -0.05] u [0.05, 0.883]``; "Output" ``(n_train,)``
-    int64 (0 orange, 1 blue).
+    int64 (0 blue, 1 orange).
     """
     n, noise, rng, test_fraction = check_common("xor", n, noise, random_seed, test_fraction)
     points = rng.uniform(-5.0, 5.0, (n, 2))
     points += np.where(points > 0, 0.3, -0.3)
     jitter = rng.uniform(-5.0, 5.0, (n, 2)) * noise
     moved = points + jitter
-    labels = (moved[:, 0] * moved[:, 1] >= 0).astype(np.int64)
+    labels = np.where(moved[:, 0] * moved[:, 1] >= 0, BLUE, ORANGE).astype(np.int64)
     return make_dataset("xor", "classification", points / SCALE, labels, rng, test_fraction,
                         classes=PLAYGROUND_CLASSES)
 
@@ -95,12 +98,13 @@ def gaussian(n=500, *, noise=0.0, random_seed=None, test_fraction=0.5) -> DataSe
 
     Returns a classification :class:`DataSet`: "Input" ``(n_train, 2)`` float64,
     centres ``+-(1/3, 1/3)`` and standard deviation ``sqrt(0.5 + 7 noise) / 6``
-    (0.118 at noise 0); "Output" ``(n_train,)`` int64 (0 orange, 1 blue).
+    (0.118 at noise 0); "Output" ``(n_train,)`` int64 (0 blue, 1 orange).
     """
     n, noise, rng, test_fraction = check_common("gaussian", n, noise, random_seed, test_fraction)
     counts = class_counts(n, 2)
-    labels = np.repeat(np.arange(2), counts)
-    centres = np.array([[-2.0, -2.0], [2.0, 2.0]])[labels]
+    is_blue = np.repeat([False, True], counts)
+    labels = np.where(is_blue, BLUE, ORANGE).astype(np.int64)
+    centres = np.where(is_blue[:, None], 2.0, -2.0)
     points = centres + rng.normal(0.0, np.sqrt(0.5 + 7.0 * noise), (n, 2))
     return make_dataset("gaussian", "classification", points / SCALE, labels, rng, test_fraction,
                         classes=PLAYGROUND_CLASSES)
@@ -117,7 +121,7 @@ def spiral(n=500, *, noise=0.0, random_seed=None, test_fraction=0.5) -> DataSet:
 
     Returns a classification :class:`DataSet`: "Input" ``(n_train, 2)`` float64
     within radius ``(5 + sqrt(2) noise) / 6``; "Output" ``(n_train,)`` int64
-    (0 orange, 1 blue).
+    (0 blue, 1 orange).
     """
     n, noise, rng, test_fraction = check_common("spiral", n, noise, random_seed, test_fraction)
     parts = []
@@ -125,7 +129,7 @@ def spiral(n=500, *, noise=0.0, random_seed=None, test_fraction=0.5) -> DataSet:
         i = np.arange(m)
         parts.append(_polar(5.0 * i / m, 1.75 * 2 * np.pi * i / m + delta))
     points = np.concatenate(parts) + rng.uniform(-1.0, 1.0, (n, 2)) * noise
-    labels = np.repeat(np.arange(2), class_counts(n, 2))
+    labels = np.repeat(np.array([ORANGE, BLUE], dtype=np.int64), class_counts(n, 2))
     return make_dataset("spiral", "classification", points / SCALE, labels, rng, test_fraction,
                         classes=PLAYGROUND_CLASSES)
 
