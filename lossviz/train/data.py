@@ -237,7 +237,9 @@ def _read_data(net, spec, raw, what):
                             f"the data has {', '.join(map(repr, raw))}")
         coder = net.outputs[t.port].coder
         decoder = coder if hasattr(coder, "encode_target") else None
-        arrays[t.target] = read_examples(t.loss.inputs["Target"], raw[t.target], t.target, decoder=decoder)
+        target = raw[t.target] if decoder is not None else _indices_as_unit_vectors(t, net.outputs[t.port],
+                                                                                      raw[t.target])
+        arrays[t.target] = read_examples(t.loss.inputs["Target"], target, t.target, decoder=decoder)
         if decoder is not None and decoder.looks_like_labels(raw[t.target]):
             arrays[t.target] = _labels_for_loss(t, net.outputs[t.port], arrays[t.target])
         _check_targets(t, arrays[t.target])
@@ -280,6 +282,23 @@ def check_finite(arrays: dict, what="data"):
             f"{what}: port {port!r}, example {first} (0-based) holds {value!r}{at}{others}; training needs "
             f"finite numbers: remove or replace those examples (np.isfinite(x) finds them)"
         )
+
+
+def _indices_as_unit_vectors(term, out_type, data):
+    """Integer class indices (n,) given for a loss that compares a k-vector output with a k-vector
+    target (MeanSquaredLossLayer on a softmax, say) become unit vectors (n, k); anything else is
+    returned as it is."""
+    dims = out_type.dims
+    if (term.loss.inputs["Target"].kind == "Integer" or dims is None or len(dims) != 1
+            or not isinstance(dims[0], int) or dims[0] < 2):
+        return data
+    try:
+        arr = np.asarray(data)
+    except ValueError:
+        return data
+    if arr.ndim != 1 or arr.dtype.kind not in "iu" or not arr.size or arr.min() < 0 or arr.max() >= dims[0]:
+        return data
+    return np.eye(dims[0])[arr]
 
 
 def _labels_for_loss(term, out_type, indices):
