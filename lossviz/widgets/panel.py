@@ -29,6 +29,29 @@ PASSED_THROUGH = ("learning_rate_schedule", "l2_regularization", "gradient_clipp
                   "working_precision")
 
 
+class _Listener:
+    """The panel's subscriber to its session: calls ``on_event(event)``.
+
+    It asks for "batch" events only while rounds take longer than ``min_round_seconds``: with
+    quick rounds (a teaching-sized data set: hundreds a second) the "round" events are frequent
+    enough to draw from, and the training loop skips calling the panel after every batch.
+    """
+
+    def __init__(self, on_event, min_round_seconds):
+        self.on_event, self.min_round_seconds = on_event, min_round_seconds
+        self.wants_batches = True
+        self._last = None
+
+    def __call__(self, event):
+        return self.on_event(event)
+
+    def round_done(self, elapsed, drawing=0.0):
+        """A round ended at ``elapsed`` seconds of training, ``drawing`` of which (so far) went to frames."""
+        if self._last is not None and elapsed >= self._last[0]:
+            self.wants_batches = (elapsed - self._last[0]) - (drawing - self._last[1]) > self.min_round_seconds
+        self._last = (elapsed, drawing)
+
+
 class Source(str):
     """A piece of Python source shown as it is in generated code (``repr`` is the text itself)."""
 
@@ -209,6 +232,7 @@ class TrainingPanel:
         self._closed = False
         self._last_event = None
         self._frames_sent = 0
+        self.redrawer_max_fps = float(max_fps)
         self._new_session()
 
         # ---- views
@@ -325,9 +349,10 @@ class TrainingPanel:
         options.pop("max_training_rounds", None)
         session = TrainingSession(self.net, self._train_data, self.loss_function(), **options)
         if self.session is not None:
-            self.session.unsubscribe(self._on_event)
+            self.session.unsubscribe(self._listener)
         self.session = session
-        session.subscribe(self._on_event)
+        self._listener = _Listener(self._on_event, min_round_seconds=0.5 / self.redrawer_max_fps)
+        session.subscribe(self._listener)
         self.history.clear()
         self._stale = False
         self._last_event = None
@@ -339,6 +364,7 @@ class TrainingPanel:
         kind = event.kind
         s = self.session
         if kind == "round":
+            self._listener.round_done(event.elapsed, self.redrawer.draw_seconds)
             scales = {n: t.scale for t in s.spec.terms for n in t.names}
             self.history.add_round(event.round, event.round_loss, event.sub_losses or {}, scales,
                                    event.validation_loss)

@@ -378,3 +378,32 @@ def test_scale_zero_keeps_the_term_measured_but_inactive(panel, disc):
     assert panel.results["RoundLossList"][-1] == 0.0
     assert panel.results["RoundSubLossLists"]["Output"][-1] > 0.1  # still measured
     assert "Output" in panel.history.series and not any("\u00d70" in n for n in panel.history.series)
+
+
+def test_batch_events_only_while_rounds_are_slow():
+    from lossviz.widgets.panel import _Listener
+
+    seen = []
+    listener = _Listener(seen.append, min_round_seconds=0.02)
+    assert listener.wants_batches  # until the speed is known
+    listener.round_done(1.000)
+    listener.round_done(1.005)  # 5 ms rounds: round events are enough to draw from
+    assert not listener.wants_batches
+    listener.round_done(1.105)  # 100 ms rounds: frames come from batch events
+    assert listener.wants_batches
+    listener.round_done(1.205, drawing=0.09)  # 100 ms, 90 of them drawing: a quick round
+    assert not listener.wants_batches
+    listener("event")
+    assert seen == ["event"]
+
+
+def test_quick_rounds_still_draw_frames(panel):
+    kinds, deliver = [], panel._listener.on_event
+    panel._listener.on_event = lambda event: (kinds.append(event.kind), deliver(event))[1]
+    frames = panel.redrawer.frames
+    panel.controls.train.click()
+    assert wait_until(lambda: panel.session.round > 40)
+    assert wait_until(lambda: panel.redrawer.frames > frames + 3)
+    panel.controls.stop.click()
+    # a 240-example round is far quicker than a frame: the panel mostly hears of rounds, not batches
+    assert kinds.count("batch") < 0.5 * panel.session.total_batches, (kinds.count("batch"), panel.session.total_batches)
