@@ -456,6 +456,9 @@ class TrainingSession:
                                      time_goal=time_goal, net=self._trained_net), errstate)
         except StopTraining:
             pass
+        except Exception as e:  # noqa: BLE001 - a callback failing on "end" must not lose the results either
+            if error is None:
+                error = self.last_error = e
         if error is not None:
             try:
                 error.training_results = self.results()
@@ -598,12 +601,23 @@ class TrainingSession:
             self._trajectory = traj[:1] + traj[2:-1:2] + traj[-1:]
 
     def _warn_if_stalled(self, first_round):
+        """Warn when a huge learning rate has made no progress.
+
+        "No progress": after 10 rounds or more, no round of the second half of
+        training has a loss below the starting value, the loss of the initial
+        net on the first batch (a first round that explodes at once has a huge
+        mean, so the first round's loss is no yardstick). "Huge": at least 1000
+        times the method's default rate.
+        """
         rounds = self._hist["round"]
         huge = self.learning_rate >= 1000 * self.optimizer.default_learning_rate
-        if huge and len(rounds) >= 10 and self.round - first_round >= 10 and min(rounds[1:]) >= rounds[0]:
+        if not (huge and len(rounds) >= 10 and self.round - first_round >= 10):
+            return
+        start = self._hist["batch"][0]
+        if min(rounds[len(rounds) // 2:]) >= start:
             warnings.warn(
-                f"NetTrain: after {len(rounds)} rounds the loss ({rounds[-1]:.4g}) has not improved on its first "
-                f"round's value ({rounds[0]:.4g}); learning_rate={self.learning_rate:g} is huge for "
+                f"NetTrain: after {len(rounds)} rounds the loss ({rounds[-1]:.4g}) has not improved on its "
+                f"starting value ({start:.4g}); learning_rate={self.learning_rate:g} is huge for "
                 f"{type(self.optimizer).__name__} (its default is {self.optimizer.default_learning_rate:g}). "
                 f"Try a smaller learning_rate.", TrainingStalledWarning, stacklevel=5)
 

@@ -260,6 +260,31 @@ def test_a_callback_that_raises_keeps_the_trained_net():
     assert results["TrainedNet"].initialized
 
 
+def test_a_callback_that_raises_on_every_event_keeps_the_trained_net():
+    # a broken callback raises again on "end": the first error is re-raised, with the results
+    def broken(event):
+        if event.kind != "start":
+            raise RuntimeError(f"broken on {event.kind}")
+
+    with pytest.raises(RuntimeError, match="broken on batch") as info:
+        NetTrain(_regressor(), (X, Y), random_seed=0, batch_size=16, callbacks=broken, learning_rate=0.01,
+                 max_training_rounds=10, progress=None)
+    results = info.value.training_results
+    assert results["ReasonTrainingStopped"] == "Error" and results["TotalBatches"] == 1
+    assert results["TrainedNet"].initialized
+
+
+def test_a_callback_that_fails_only_on_end_keeps_the_results():
+    def fails_at_end(event):
+        if event.kind == "end":
+            raise KeyError("no figure")
+
+    with pytest.raises(KeyError) as info:
+        NetTrain(_regressor(), (X, Y), random_seed=0, batch_size=16, callbacks=fails_at_end, learning_rate=0.01,
+                 max_training_rounds=3, progress=None)
+    assert info.value.training_results["TotalRounds"] == 3
+
+
 def test_a_session_survives_an_error_and_trains_on():
     s = _session()
     fail = [True]
@@ -293,6 +318,14 @@ def test_a_huge_learning_rate_that_never_helps_gives_a_warning():
     with pytest.warns(TrainingStalledWarning, match="learning_rate=1e\\+06 is huge for ADAM"):
         NetTrain(_classifier(), data, learning_rate=1e6, batch_size=96, max_training_rounds=30, random_seed=0,
                  progress=None)
+
+
+@pytest.mark.parametrize("method", ["ADAM", "RMSProp"])
+def test_a_huge_learning_rate_whose_first_round_explodes_gives_a_warning(method):
+    # the first round's mean loss is already huge here, so the yardstick is the initial net's loss
+    with pytest.warns(TrainingStalledWarning, match="has not improved on its starting value"):
+        NetTrain(_regressor(), (X, Y), method=method, learning_rate=1e6, batch_size=16, max_training_rounds=20,
+                 random_seed=0, progress=None)
 
 
 def test_a_normal_run_gives_no_stall_warning():
