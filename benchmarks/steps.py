@@ -272,7 +272,7 @@ IMPLEMENTATIONS = {
     "engine32_shuffled": ("lossviz", "lossviz bare step + ADAM, Real32, batches shuffled per round",
                           make_engine32_shuffled),
     "engine32": ("lossviz", "lossviz bare step + ADAM, Real32", make_engine32),
-    "autograd": ("lossviz", "lossviz AutogradStep + ADAM (no fusion), float64", make_autograd),
+    "autograd": ("lossviz", "lossviz AutogradStep + ADAM (not compiled), float64", make_autograd),
     "torch": ("torch", "PyTorch eager, float32, Adam (default threads)", make_torch),
     "torch_fused": ("torch", "PyTorch eager, float32, fused Adam (default threads)", make_torch_fused),
     "torch_1t": ("torch1", "PyTorch eager, float32, Adam, 1 thread", make_torch),

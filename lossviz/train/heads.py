@@ -408,22 +408,6 @@ class _MaximumMeanDiscrepancy(_Head):
         return gx.reshape(buf.shape).astype(buf.dtype, copy=False)
 
 
-def _shift(a, k):
-    """``a`` moved ``k`` places along its last axis, filled with zeros."""
-    out = np.zeros_like(a)
-    if k < a.shape[-1]:
-        out[..., k:] = a[..., :-k]
-    return out
-
-
-def _unshift(a, k):
-    """``a`` moved ``k`` places back along its last axis (the reverse of :func:`_shift`)."""
-    out = np.zeros_like(a)
-    if k < a.shape[-1]:
-        out[..., :-k] = a[..., k:]
-    return out
-
-
 class _CTC(_Head):
     """CTC by the forward-backward algorithm, from logits x (B, T, C).
 
@@ -454,26 +438,34 @@ class _CTC(_Head):
         np.put_along_axis(onehot, ext[:, :, None], 1.0, axis=2)
         emit = np.matmul(p, onehot.transpose(0, 2, 1))  # (B, T, S): p_t(l'_s)
         alpha, beta = np.empty_like(emit), np.empty_like(emit)
+        scales = np.empty((T, B))
+        # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s): the previous
+        # step sits in a buffer with two leading zero columns, so the shifts are views
+        pad = np.zeros((B, S + 2))
         a = emit[:, 0].copy()
         a[:, 2:] = 0.0
-        scale = row_sums(a)
-        alpha[:, 0] = a / scale[:, None]
-        log_p = np.log(scale)
-        for t in range(1, T):
-            prev = alpha[:, t - 1]
-            a = (prev + _shift(prev, 1) + _shift(prev, 2) * skip) * emit[:, t]
-            scale = row_sums(a)
-            alpha[:, t] = a / scale[:, None]
-            log_p += np.log(scale)
+        for t in range(T):
+            if t:
+                a = pad[:, 2:] + pad[:, 1:-1]
+                a += pad[:, :-2] * skip
+                a *= emit[:, t]
+            scales[t] = row_sums(a)
+            a /= scales[t][:, None]
+            alpha[:, t] = pad[:, 2:] = a
         rows = np.arange(B)
         final = np.zeros((B, S))
         final[rows, 2 * lengths] = 1.0
         final[rows, np.maximum(2 * lengths - 1, 0)] += lengths > 0
-        log_p += np.log(row_sums(alpha[:, T - 1] * final))
+        log_p = np.log(scales).sum(axis=0) + np.log(row_sums(alpha[:, T - 1] * final))
+        # beta_t(s) = sum over s' in {s, s+1, s+2 (if skip(s+2))} of beta_{t+1}(s') p_{t+1}(l'_s'):
+        # two trailing zero columns make the backward shifts views
+        pad_b, pad_skip = np.zeros((B, S + 2)), np.zeros((B, S + 2))
         beta[:, T - 1] = final / row_sums(final)[:, None]
         for t in range(T - 2, -1, -1):
-            b = beta[:, t + 1] * emit[:, t + 1]
-            b = b + _unshift(b, 1) + _unshift(b * skip, 2)
+            np.multiply(beta[:, t + 1], emit[:, t + 1], out=pad_b[:, :S])
+            np.multiply(pad_b[:, :S], skip, out=pad_skip[:, :S])
+            b = pad_b[:, :S] + pad_b[:, 1:S + 1]
+            b += pad_skip[:, 2:]
             beta[:, t] = b / row_sums(b)[:, None]
         occupancy = (alpha * beta).reshape(B * T, S)
         occupancy /= row_sums(occupancy)[:, None]
@@ -490,7 +482,7 @@ _COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's
 def _softmax_parts(z, buf):
     """``buf.e = exp(z - max)``, ``buf.s`` its row sums (B, 1); returns ``lse(z)`` (B,). Buffers kept per shape.
 
-    (numpy reduces a short last axis slowly; :func:`lossviz.train.fused._shifted_exp` does it by columns.)
+    (numpy reduces a short last axis slowly; :func:`lossviz.train.fused._rows` reduces a transposed copy.)
     """
     if getattr(buf, "e", None) is None or buf.e.shape != z.shape or buf.e.dtype != z.dtype:
         B = len(z)

@@ -212,6 +212,8 @@ def why_not_compiled(net, spec):
 
 
 def check_spec(trunk, spec):
+    """None if the compiled ``trunk`` can compute ``spec`` (its ports exist, its losses are built in),
+    else the reason (a sentence)."""
     for term in spec.terms:
         if term.port not in trunk.outputs:
             return f"the net has no output port {term.port!r}"
