@@ -229,7 +229,12 @@ class TrainingSession:
 
     # ================================================================== steering (thread-safe)
     def stop(self):
-        """Ask a running :meth:`run` to return after the current batch (reason "UserStop")."""
+        """Ask a running :meth:`run` to return after the current batch (reason "UserStop").
+
+        It applies to the run in progress: a ``stop()`` made before a run starts is
+        forgotten when it starts (a run started from another thread may not have
+        begun yet: check :attr:`running`, or stop again until the thread ends).
+        """
         self._stop.set()
 
     def set_loss_function(self, loss_function):
@@ -512,7 +517,7 @@ class TrainingSession:
         acc["count"] += k
         acc["subs"].append(subs)
         acc["sizes"].append(k)
-        if self._subscribers:
+        if any(getattr(cb, "wants_batches", True) for cb in self._subscribers):  # else no event is built
             self._emit(TrainingEvent(
                 "batch", round=self.round + 1, batch=self.batch, batches_per_round=per_round,
                 max_rounds=target_round or 0, batch_loss=loss, round_loss=acc["total"] / acc["count"],

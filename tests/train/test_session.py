@@ -386,3 +386,23 @@ def test_two_output_ports_with_scaled_terms_report_scaled_and_unscaled():
     np.testing.assert_allclose(r["RoundScaledSubLossLists"]["B"],
                                np.asarray(r["RoundSubLossLists"]["B"]) * [0.5, 0.5, 2.0])
     assert "x0.5 -> MeanAbsoluteLoss x2" in r["SpecificationChanges"][0]["description"]
+
+
+def test_no_batch_event_is_built_for_subscribers_that_want_only_rounds(monkeypatch):
+    built = []
+    original = session_module.TrainingEvent
+
+    def counting(kind, **kw):
+        built.append(kind)
+        return original(kind, **kw)
+
+    monkeypatch.setattr(session_module, "TrainingEvent", counting)
+
+    def rounds_only(event):
+        pass
+
+    rounds_only.wants_batches = False
+    s = _session()
+    s.subscribe(rounds_only)
+    s.run(rounds=2)
+    assert "batch" not in built and built.count("round") == 2
