@@ -1,0 +1,87 @@
+"""The lessons (notebooks/2*.ipynb) as a student sees them in JupyterLab: each figure exactly once, as an image.
+
+``make test`` runs the notebooks under Agg (nbval), which cannot tell a figure shown as a PNG from one
+shown as the text ``<Figure size 1300x420 with 2 Axes>`` (what a pyplot-free ``Figure`` returned from
+a cell shows when the inline backend's formatter was never registered), nor a figure shown twice.
+Here each lesson runs in a real JupyterLab (inline backend) and every code cell's images are counted:
+one for a cell that draws a figure and ends with it, none for any other cell; no cell shows a figure
+as text. Screenshots of the figure cells go to test-artifacts/browser/ (look at them).
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("2*.ipynb"))
+
+#: a cell that calls one of these and ends with the figure (a name, or the plot call itself) shows one image
+FIGURE_CALLS = ("Figure(", "plot_decision_surface(", "loss_shape(", "loss_landscape(", "loss_plot(", "subplots(")
+PLOT_FUNCTIONS = {"plot_decision_surface", "loss_shape", "loss_landscape", "loss_plot"}
+#: a figure's text repr, shown when the figure itself is not
+FIGURE_AS_TEXT = re.compile(r"<(matplotlib\.figure\.)?Figure size [\d.]+x[\d.]+ with \d+ Axes>")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def expected_images(source: str) -> int:
+    """1 if the cell draws a figure and ends with an expression that is it (a name or a plot call), else 0."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return 0
+    if not body or not isinstance(body[-1], ast.Expr) or not any(call in source for call in FIGURE_CALLS):
+        return 0
+    last = body[-1].value
+    if isinstance(last, ast.Name):
+        return 1
+    if isinstance(last, ast.Call):
+        name = last.func.id if isinstance(last.func, ast.Name) else getattr(last.func, "attr", "")
+        return int(name in PLOT_FUNCTIONS)
+    return 0
+
+
+def test_the_rule_counts_figure_cells():
+    assert expected_images("figure = Figure()\nax = figure.add_subplot()\nfigure") == 1
+    assert expected_images("loss_shape('mse')") == 1
+    assert expected_images("shape = loss_shape('mse')\nassert shape.x.size") == 0
+    assert expected_images("x = 1\nx") == 0
+    assert expected_images("figure = Figure()\nfigure.savefig('a.png')") == 0
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_lesson_shows_each_figure_once_as_an_image(lab, page, name):
+    sources = [c.source for c in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells if c.cell_type == "code"]
+    expected = [expected_images(s) for s in sources]
+    assert sum(expected) >= 3, f"{name}: only {sum(expected)} figure cells found; the rule above needs updating"
+
+    lab.open_notebook(page, name)
+    ok = lab.run_all_cells(page, timeout=240_000)
+    shot = lab.screenshot(page, f"lesson-{Path(name).stem}")
+    errors = lab.error_outputs(page)
+    assert not errors, f"error output in {name} (see {shot}):\n" + "\n---\n".join(errors)
+    assert ok, f"JupyterLab reports that running all cells of {name} failed (see {shot})"
+
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    assert cells.count() == len(sources), f"{cells.count()} code cells on the page, {len(sources)} in {name}"
+    wrong = []
+    for i, (source, want) in enumerate(zip(sources, expected)):
+        cell = cells.nth(i)
+        images = cell.locator(".jp-OutputArea-output img")
+        got = images.count()
+        text = " ".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
+        if want:
+            lab.screenshot_element(cell, f"lesson-{Path(name).stem}-cell{i:02d}")
+        if got != want:
+            wrong.append(f"code cell {i} shows {got} images, expected {want}:\n{source}")
+        if FIGURE_AS_TEXT.search(text):
+            wrong.append(f"code cell {i} shows a figure as text ({FIGURE_AS_TEXT.search(text).group(0)}):\n{source}")
+        if want and got:
+            size = images.first.bounding_box()
+            if not (size and size["width"] > 300 and size["height"] > 200):
+                wrong.append(f"code cell {i}: image too small: {size}")
+    assert not wrong, f"{name} (see {shot}):\n\n" + "\n\n".join(wrong)
