@@ -9,7 +9,7 @@ The teaching-sized problem of issue 10: a 2-16-16-2 tanh net, 500 examples, batc
 * headless NetTrain examples/s against the panel's (training while drawing, frames sent to
   ipywidgets models with no page attached), and the frames drawn per second.
 
-The browser figures (frames that reach the page) come from tests/browser/test_panel.py; both are
+The browser figures (frames that reach the page) come from tests/browser/test_lab_panel.py; both are
 recorded in benchmarks/PANEL_RESULTS.md.
 """
 from __future__ import annotations
