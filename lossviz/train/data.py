@@ -75,8 +75,13 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
     if arr.ndim == 0:
         raise DataError(f"port {port!r}: expected a list of examples, got the single value {arr.item()!r}")
     if t.dims is not None:
+        if t.dims == (1,) and arr.ndim == 1:
+            # n numbers for a port of vectors of length 1 (y of shape (n,) for a net with one output, as
+            # Gluon, Keras and scikit-learn accept): unambiguous, n examples
+            arr = arr[:, None]
         if arr.ndim != len(t.dims) + 1:
-            got = "one example" if arr.ndim == len(t.dims) else f"data of shape {arr.shape}"
+            one = arr.shape == tuple(t.dims)
+            got = "one example" if one else f"data of shape {arr.shape}"
             raise ShapeError(
                 f"port {port!r}: got {got}, expected a list of examples each {describe_shape(t.dims)} "
                 f"(an array of shape (n, {', '.join('?' if not isinstance(d, int) else str(d) for d in t.dims)}))"

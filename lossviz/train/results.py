@@ -104,6 +104,7 @@ class NetTrainResults:
             ("rounds", f"{v['TotalRounds']} ({v['TotalBatches']} batches)"),
             ("final round loss", _fmt(v["RoundLoss"])),
             ("validation loss", _fmt(v["ValidationLoss"])),
+            ("accuracy", _accuracy(v)),
             ("best validation round", v["BestValidationRound"]),
             ("stopped because", v["ReasonTrainingStopped"]),
             ("time", f"{v['TotalTrainingTime']:.2f} s, {v['MeanExamplesPerSecond']:,.0f} examples/s"),
@@ -136,6 +137,23 @@ def _rate(values):
     if rate is None:
         return None
     return f"{rate:.4g} (range test: {search['rule']})" if search else f"{rate:.4g}"
+
+
+def _accuracy(values):
+    """The summary's accuracy row: the last measured accuracy of each classifier output (None if none).
+
+    ``"1 (training), 0.983 (validation)"``; with several classifier outputs each is named
+    (``"'A': 0.95 (training)"``). Training accuracy is measured on up to 512 training examples.
+    """
+    parts = []
+    for what, key in (("training", "RoundMeasurements"), ("validation", "ValidationMeasurements")):
+        measured = [m for m in values.get(key) or [] if any(k.endswith("Accuracy") for k in m)]
+        if measured:
+            for k, x in measured[-1].items():
+                if k.endswith("Accuracy"):
+                    port = k[:-len("/Accuracy")] if k.endswith("/Accuracy") else None
+                    parts.append((f"{port!r}: " if port else "") + f"{x:.4g} ({what})")
+    return ", ".join(parts) or None
 
 
 def _error_rates(measurements):

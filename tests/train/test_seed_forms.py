@@ -189,9 +189,16 @@ def test_classifiers_get_accuracy_and_error_rate_each_round():
     assert len(fig.axes[0].lines) == 2  # training and validation
 
 
+def test_the_summary_shows_the_accuracy_beside_the_loss():
+    r = _classifier_run()
+    train, valid = r["RoundMeasurements"][-1]["Accuracy"], r["ValidationMeasurements"][-1]["Accuracy"]
+    assert f"accuracy: {train:.4g} (training), {valid:.4g} (validation)" in repr(r)
+
+
 def test_regression_has_only_the_loss_measured():
     r = NetTrain(LinearLayer(), BASIC, "All", progress=None, random_seed=0, max_training_rounds=3)
     assert r["RoundMeasurements"] == [{"Loss": x} for x in r["RoundLossList"]]
+    assert "accuracy" not in repr(r)
     assert set(r["FinalPlots"]) == {"Loss"}
     with pytest.raises(PortError, match="no classifier output"):
         r["ErrorRatePlot"]
@@ -344,3 +351,30 @@ def test_ragged_validation_data_beside_equal_length_training_data():
     expected = np.mean([float((net(x) - y) ** 2) for x, y in zip(valid_x, valid_y)])
     loss, _ = s.evaluate(s._valid)
     assert loss == pytest.approx(expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------ item 3: targets of shape (n,) for one output
+def test_n_numbers_feed_a_port_of_vectors_of_length_one():
+    # Gluon's gradient example: net(X) has shape (2, 1) and the labels shape (2,)
+    x = np.random.default_rng(0).uniform(size=(2, 4))
+    y = np.array([2.0, 2.0])
+    net = NetChain([LinearLayer(1)], input=4)
+    from lossviz import NetInitialize
+
+    net = NetInitialize(net, random_seed=0)
+    flat = loss_and_gradient(net, (x, y), MeanSquaredLossLayer())
+    column = loss_and_gradient(net, (x, y[:, None]), MeanSquaredLossLayer())
+    assert np.isclose(flat[0], column[0])
+    assert np.allclose(flat[1]["1"]["Weights"], column[1]["1"]["Weights"])
+    # and inputs: a net with one input number, trained on x of shape (n,)
+    xs = np.linspace(-1, 1, 50)
+    trained = NetTrain(NetChain([LinearLayer(1)], input=1), (xs, 3 * xs), learning_rate=0.05,
+                       max_training_rounds=200, random_seed=0, progress=None)
+    assert np.allclose(trained(xs[:, None])[:, 0], 3 * xs, atol=0.05)
+
+
+def test_numbers_for_a_port_of_longer_vectors_are_not_called_one_example():
+    net = NetChain([LinearLayer(1)], input=3)
+    with pytest.raises(ShapeError, match=r"got data of shape \(5,\), expected a list of examples each a vector "
+                                         r"of length 3"):
+        NetTrain(net, (np.zeros(5), np.zeros(5)), progress=None, max_training_rounds=1)
