@@ -14,7 +14,8 @@ returning a :class:`DataSet`: ``ds.train`` and ``ds.test`` are dicts
 
 ``n`` counts training and test examples together; ``test_fraction`` of them
 (``floor``, per class for classification) are held out. The same
-``random_seed`` gives the same data, bit for bit; ``random_seed=None`` draws
+``random_seed`` gives the same data, bit for bit (with the same NumPy version,
+on any machine); ``random_seed=None`` draws
 fresh data. ``names()`` lists the sets and ``load(name, **options)`` makes one
 by name. Bad arguments raise :class:`lossviz.errors.ParameterError` naming
 the parameter, the value and what was expected.

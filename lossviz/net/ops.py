@@ -16,7 +16,9 @@ def NetInitialize(net, random_seed=None, *, force=False):
     Weights are Glorot-uniform, biases zero. Parameters that already have
     values are kept unless ``force=True``. ``random_seed`` is None (fresh
     randomness) or an int >= 0; the same seed gives the same parameters, bit
-    for bit.
+    for bit, on any machine with the same NumPy version (``numpy.random.default_rng``
+    draws scaled by a correctly rounded square root: no sum whose rounding depends
+    on the CPU or the thread count).
     """
     if not isinstance(net, Layer):
         raise NetTypeError(f"NetInitialize: expected a layer or net, got {type(net).__name__}")

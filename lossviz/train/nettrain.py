@@ -77,7 +77,9 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     random_seed : int
         Initialization and shuffling (None or an int >= 0). The same seed gives
         the same net, bit for bit, on one machine with the same BLAS thread
-        count (another CPU or thread count may change the last bits).
+        count and the same numpy build (another CPU, thread count or build may
+        change the last bits: matrix products and numpy's exp, log and tanh
+        round differently per CPU).
     training_stopping_criterion : int or {"patience": k, "min_delta": d}
         Stop when the validation loss (the round loss without a validation set)
         has not improved for k rounds.

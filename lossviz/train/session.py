@@ -24,8 +24,9 @@ Subscribers (``callbacks=`` or :meth:`subscribe`) get a
 
 Reproducibility: the same ``random_seed`` gives the same data order, the
 same initial parameters and so, on one machine with the same BLAS thread
-count, the same trained net bit for bit (a different CPU or thread count may
-change the last bits of matrix products).
+count and the same numpy build, the same trained net bit for bit (another
+CPU, thread count or build may change the last bits: matrix products and
+numpy's exp, log and tanh round differently per CPU).
 """
 from __future__ import annotations
 
