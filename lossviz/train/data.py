@@ -35,13 +35,34 @@ def as_port_dict(data, input_port: str | None, target_port: str | None, *, what=
     else:
         raise DataError(
             f"{what}: expected a dict {{port: examples}}, a pair (inputs, targets) or a list of "
-            f"(input, target) pairs; got {type(data).__name__}"
+            f"(input, target) pairs; got {_describe_data(data)}"
         )
     if input_port is None:
         raise DataError(f"{what}: the net has several input ports; give the data as a dict keyed by port name")
     if target_port is None:
         raise DataError(f"{what}: (inputs, targets) needs exactly one target port; give a dict keyed by port name")
     return {input_port: x, target_port: y}
+
+
+def _describe_data(data) -> str:
+    """What ``data`` is, and how to write it, for the message of a data form that is not understood."""
+    kind = type(data).__name__
+    if isinstance(data, list) and not data:
+        return "an empty list (no examples)"
+    if (isinstance(data, list) and len(data) == 2 and all(isinstance(e, (list, np.ndarray)) for e in data)
+            and len(data[0]) == len(data[1]) != 2):
+        return "a list of two lists: write (inputs, targets) as a tuple, with parentheses"
+    if isinstance(data, list) and all(isinstance(e, list) and len(e) == 2 for e in data):
+        return "a list of lists: write each example as a tuple (input, target), e.g. [(1, 1.9), (2, 4.1)]"
+    if isinstance(data, list):
+        bad = next(e for e in data if not (isinstance(e, tuple) and len(e) == 2))
+        return f"a list whose items are not all (input, target) tuples (one is {bad!r:.60})"
+    if isinstance(data, np.ndarray):
+        return (f"one array of shape {data.shape}: it holds no targets; give (inputs, targets) or "
+                f"{{'Input': inputs, 'Output': targets}}")
+    if isinstance(data, tuple):
+        return f"a tuple of {len(data)} items; a pair (inputs, targets) has 2"
+    return kind
 
 
 def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
@@ -70,8 +91,10 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
     if arr.dtype == bool:
         arr = arr.astype(float)
     if arr.dtype.kind not in "iuf":
-        raise DataError(f"port {port!r}: cannot read numbers from data of dtype {arr.dtype}; expected "
-                        f"{t.describe()} per example")
+        raise DataError(f"port {port!r}: cannot read numbers from {_first_non_number(arr)}; expected "
+                        + ("numbers" if t.dims is None else f"{t.describe()} per example")
+                        + ("; labels (strings) are read through a NetDecoder('Class', labels) on the net's "
+                           "output, or a NetEncoder on an input" if arr.dtype.kind in "US" else ""))
     if arr.ndim == 0:
         raise DataError(f"port {port!r}: expected a list of examples, got the single value {arr.item()!r}")
     if t.dims is not None:
@@ -85,7 +108,7 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
             raise ShapeError(
                 f"port {port!r}: got {got}, expected a list of examples each {describe_shape(t.dims)} "
                 f"(an array of shape (n, {', '.join('?' if not isinstance(d, int) else str(d) for d in t.dims)}))"
-                .replace(", )", ")")
+                .replace(", )", ",)")
             )
         for got, want in zip(arr.shape[1:], t.dims):
             if isinstance(want, int) and got != want:
@@ -96,6 +119,19 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
             raise DataError(f"port {port!r}: expected integer class indices, got fractional values")
         return arr.astype(np.int64)
     return arr.astype(float)
+
+
+def _first_non_number(arr: np.ndarray) -> str:
+    """Where in ``arr`` (examples on axis 0) the first value that is not a number is, in words."""
+    if arr.ndim:
+        for i, example in enumerate(arr):
+            for value in np.ravel(np.asarray(example, dtype=object)):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    value = value.item() if isinstance(value, np.generic) else value
+                    return f"example {i} (0-based), which holds {value!r:.60}"
+    return f"data of type {arr.dtype}"
 
 
 def _ragged(arrays) -> np.ndarray:

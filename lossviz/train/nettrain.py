@@ -122,7 +122,12 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
     props = prop if isinstance(prop, list) else [prop]
     for p in props:
         if p != "All" and ALIASES.get(p, p) not in PROPERTIES:
-            raise ParameterError(f"NetTrain: unknown property {p!r}; expected 'All' or one of {', '.join(PROPERTIES)}")
+            import difflib
+
+            close = difflib.get_close_matches(str(p), ["All", *PROPERTIES], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParameterError(f"NetTrain: unknown property {p!r}{hint}; expected 'All' or one of "
+                                 f"{', '.join(PROPERTIES)}")
     max_rounds = check_int("max_training_rounds", max_training_rounds, 1)
     time_goal = check_positive("time_goal", time_goal)
     callbacks = check_callbacks(callbacks)

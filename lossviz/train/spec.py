@@ -342,7 +342,19 @@ def _resolve(net, spec, data, where):
         for i, s in enumerate(spec):
             terms += _resolve(net, s, data, f"{where}[{i}]")
         return terms
-    raise SpecError(f"{where}: cannot read a loss specification from {spec!r} of type {type(spec).__name__}")
+    raise SpecError(f"{where}: cannot read a loss specification from {spec!r} of type {type(spec).__name__}"
+                    f"{_spec_hint(spec)}")
+
+
+def _spec_hint(spec):
+    """What a student probably meant by a loss specification lossviz cannot read."""
+    if isinstance(spec, type) and issubclass(spec, Layer):
+        return f"; a layer class is not a layer: did you mean {spec.__name__}() (with parentheses)?"
+    if callable(spec):
+        return ("; a Python function is not a loss layer: register it with lossviz.losses.register('name') and "
+                "pass lossviz.losses.get('name'), or wrap it in ThreadingLayer(f, inputs=['Input', 'Target'])")
+    return ("; expected Automatic, a port name, a loss layer or net, ('Port', lspec), (lspec, Scaled(r)), "
+            "a list of these or a dict {port: lspec}")
 
 
 def _rescale(term, r):
