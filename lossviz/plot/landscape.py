@@ -258,6 +258,9 @@ class LandscapePlot(Plot):
             return None
         D = np.stack(self.directions, axis=1)  # (p, dims)
         offsets = np.array([flatten_params(p) - self.theta for _, p in trajectory]).T  # (p, k)
+        # the rounds whose parameters are the current ones (the star's label names the last of them)
+        self.center_rounds = np.flatnonzero(np.linalg.norm(offsets, axis=0)
+                                            <= 1e-9 * (1.0 + np.linalg.norm(self.theta)))
         coords, *_ = np.linalg.lstsq(D, offsets, rcond=None)
         return coords.T
 
@@ -346,13 +349,25 @@ class LandscapePlot(Plot):
             line.set_data([], [])
         else:
             line.set_data(self.path[:, 0], self.path[:, 1])
-        line.set_label("training path (rounds)" if self.path is not None else "_nolegend_")
+        line.set_label(f"training path (rounds {self.rounds[0]}-{self.rounds[-1]})" if self.path is not None
+                       else "_nolegend_")
         start = self.artists["start"]
         start.set_data(self.path[:1, 0], self.path[:1, 1]) if self.path is not None else start.set_data([], [])
         start.set_label(f"start (round {self.rounds[0]})" if self.path is not None else "_nolegend_")
+        self.artists["center"].set_label(self._center_label())
         self.ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
         self.ax.set_xlim(self.alphas[0], self.alphas[-1])
         self.ax.set_ylim(self.betas[0], self.betas[-1])
+
+    def _center_label(self):
+        """"current parameters", with their round when they are one of the path's: NetTrain with a
+        validation set returns the round of the best validation loss, so the path may go on beyond it."""
+        if self.path is None or not self.center_rounds.size:
+            return "current parameters"
+        round_ = self.rounds[int(self.center_rounds[-1])]
+        if round_ == self.rounds[-1]:
+            return f"current parameters (round {round_}, the last)"
+        return f"current parameters (round {round_}; the path goes on)"
 
     def _set_limits_1d(self):
         v = self.values[np.isfinite(self.values)]

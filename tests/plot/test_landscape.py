@@ -63,6 +63,24 @@ def test_the_trajectory_projects_onto_its_principal_directions(trained_run, xor_
     np.testing.assert_allclose(plot.artists["start"].get_xydata(), path[:1])  # where training began
 
 
+def test_the_star_names_the_round_of_the_current_parameters(trained_run, xor_data):
+    """With a validation set NetTrain returns the best round, so the path may go on past the star: the
+    legend says which round the star is."""
+    net, (train, _) = trained_run["TrainedNet"], xor_data
+    trajectory = trained_run["ParameterTrajectory"]
+    theta = flatten_params(net.params)
+    best = [r for r, p in trajectory if np.array_equal(flatten_params(p), theta)][-1]
+    plot = loss_landscape(net, train, results=trained_run, resolution=5)
+    label = plot.artists["center"].get_label()
+    assert f"round {best}" in label and label.endswith("the last)" if best == trajectory[-1][0] else "goes on)")
+    assert plot.artists["trajectory"].get_label() == f"training path (rounds 0-{trajectory[-1][0]})"
+    plot.update(net.with_params(trajectory[0][1]), trained_run)
+    assert plot.artists["center"].get_label() == "current parameters (round 0; the path goes on)"
+    legend = [t.get_text() for t in plot.ax.get_legend().get_texts()]
+    assert "current parameters (round 0; the path goes on)" in legend
+    assert loss_landscape(net, train, resolution=5).artists["center"].get_label() == "current parameters"
+
+
 def test_update_recentres_and_keeps_the_line_artists(trained_run, xor_data):
     net, (train, _) = trained_run["TrainedNet"], xor_data
     plot = loss_landscape(net, train, resolution=7, random_seed=3)
