@@ -9,7 +9,8 @@ rounds. With several sub-losses (a multi-loss
 specification), each is drawn in its own colour: scaled (the part it adds to
 the total) solid, unscaled dotted where its scale is not 1. Vertical markers
 show where the specification changed during training (the panel's mid-run
-changes) and the best validation round.
+changes, each labelled "old -> new") and the best validation round; the loss
+axis names the current specification and the round it holds from.
 """
 from __future__ import annotations
 
@@ -146,6 +147,9 @@ class LossPlot(Plot):
 
         spec = _get(results, "LossFunction")
         name = loss_name(spec) if spec is not None else "loss"
+        changes = _get(results, "SpecificationChanges") or []
+        if changes and spec is not None:  # the specification is the last one: say since when (the markers say before)
+            name += f", from round {float(changes[-1].get('round', 0.0)):g}"
         if len(name) > LABEL_LENGTH:  # a long multi-loss name goes to the title, the axis says "total loss"
             ax.set_ylabel("total loss" if name.startswith("total loss") else "loss")
             ax.set_title(name.removeprefix("total loss: ").join(("total loss = ", "")) if name.startswith("total loss")

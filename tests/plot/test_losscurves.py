@@ -49,7 +49,7 @@ def test_specification_changes_are_marked_and_update_reuses_the_lines(session):
     change = results["SpecificationChanges"][0]
     assert line.get_xdata()[0] == change["round"] == 3.0 and "HuberLoss" in text.get_text()
     np.testing.assert_array_equal(plot.artists["round"].get_data()[1], results["RoundLossList"])
-    assert "HuberLoss" in plot.ax.get_ylabel()
+    assert plot.ax.get_ylabel() == "HuberLoss on 'Output', from round 3"  # the curve before it was another loss
     plot.update(results)  # the same change again: no new marker
     assert len(plot.artists["changes"]) == 1 and len(plot.ax.texts) == 1
 
