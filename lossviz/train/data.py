@@ -91,10 +91,12 @@ def read_examples(t: PortType, data, port: str, *, decoder=None) -> np.ndarray:
     if arr.dtype == bool:
         arr = arr.astype(float)
     if arr.dtype.kind not in "iuf":
-        raise DataError(f"port {port!r}: cannot read numbers from {_first_non_number(arr)}; expected "
+        where = _first_non_number(arr)
+        labels = arr.dtype.kind in "US" and where.startswith("example")
+        raise DataError(f"port {port!r}: cannot read numbers from {where}; expected "
                         + ("numbers" if t.dims is None else f"{t.describe()} per example")
                         + ("; labels (strings) are read through a NetDecoder('Class', labels) on the net's "
-                           "output, or a NetEncoder on an input" if arr.dtype.kind in "US" else ""))
+                           "output, or a NetEncoder on an input" if labels else ""))
     if arr.ndim == 0:
         raise DataError(f"port {port!r}: expected a list of examples, got the single value {arr.item()!r}")
     if t.dims is not None:
@@ -131,6 +133,9 @@ def _first_non_number(arr: np.ndarray) -> str:
                 except (TypeError, ValueError):
                     value = value.item() if isinstance(value, np.generic) else value
                     return f"example {i} (0-based), which holds {value!r:.60}"
+        if arr.dtype.kind in "US" and len(arr):
+            return (f"text: example 0 (0-based) is {np.ravel(arr[0])[0].item()!r:.60}, numbers written as strings "
+                    f"(np.asarray(x, dtype=float) converts them)")
     return f"data of type {arr.dtype}"
 
 
@@ -369,11 +374,12 @@ def _read_weights(spec, data):
     arr = read_examples(PortType(None), data, "Weight")
     if arr.ndim == 1:
         return arr
+    if arr.shape[1:] == (1,) and all(_elementwise_dims(t) == () for t in spec.terms if t.weight):
+        return arr[:, 0]  # a column of weights (keepdims) for losses with one value per example
     for t in spec.terms:
         if not t.weight:
             continue
-        dims = t.loss.inputs["Input"].dims
-        elem = t.loss.elementwise_dims(dims) if hasattr(t.loss, "elementwise_dims") and dims is not None else dims
+        elem = _elementwise_dims(t)
         if elem is None:
             continue
         fits = len(elem) == arr.ndim - 1 and all(
@@ -382,8 +388,16 @@ def _read_weights(spec, data):
             raise ShapeError(
                 f"port 'Weight': got weights of shape {arr.shape[1:]} per example; expected one weight per "
                 f"example (an array of shape (n,)) or one per element of the loss on {t.port!r} "
-                f"({describe_shape(elem)}, an array of shape (n, {', '.join(map(str, elem))}))".replace(", )", ")"))
+                f"({describe_shape(elem)}, an array of shape (n, {', '.join(map(str, elem))}))".replace(", )", ",)"))
     return arr
+
+
+def _elementwise_dims(term):
+    """The shape of the elementwise values of ``term``'s loss for one example (None when not known)."""
+    dims = term.loss.inputs["Input"].dims
+    if hasattr(term.loss, "elementwise_dims") and dims is not None:
+        return term.loss.elementwise_dims(dims)
+    return dims
 
 
 def _weight_type(spec):

@@ -378,3 +378,15 @@ def test_numbers_for_a_port_of_longer_vectors_are_not_called_one_example():
     with pytest.raises(ShapeError, match=r"got data of shape \(5,\), expected a list of examples each a vector "
                                          r"of length 3"):
         NetTrain(net, (np.zeros(5), np.zeros(5)), progress=None, max_training_rounds=1)
+
+
+def test_a_column_of_weights_is_one_weight_per_example():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (60, 2))
+    labels = np.where(x[:, 0] < x[:, 1], "Less", "Greater").tolist()
+    weights = rng.uniform(0.5, 2, 60)
+    net = NetChain([LinearLayer(2), SoftmaxLayer()], input=2, output=NetDecoder("Class", ["Less", "Greater"]))
+    runs = [NetTrain(net, {"Input": x, "Output": labels, "Weight": w}, "RoundLossList", learning_rate=0.1,
+                     max_training_rounds=5, random_seed=0, progress=None, working_precision="Real64")
+            for w in (weights, weights[:, None])]
+    assert np.allclose(runs[0], runs[1], rtol=1e-9)
