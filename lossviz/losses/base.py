@@ -636,9 +636,18 @@ def class_indices(layer, port, value, n, ignore_index=None):
     if np.any(bad):
         raise DataError(
             f"{name}: port {port!r} must hold class indices 0 .. {n - 1} (0-based) for {n} classes, "
-            f"got {_first_bad(v, bad)!r}"
+            f"got {_first_bad(v, bad)!r}{one_based_hint(v, n)}"
         )
     return v.astype(np.int64)
+
+
+def one_based_hint(indices, n):
+    """A hint when class indices look 1-based (Wolfram's 1 .. n): they fill 1 .. n and none is 0."""
+    v = np.asarray(indices)
+    if v.size and v.min() >= 1 and v.max() == n:
+        return (f"; they look counted from 1 (as Wolfram counts, 1 .. {n}): lossviz counts classes from 0, so "
+                f"subtract 1")
+    return ""
 
 
 # ------------------------------------------------------------------ option checks

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError, PortError, ShapeError, describe_shape
+from ..losses.base import one_based_hint
 from ..net.ports import VARYING, PortType
 
 __all__ = ["as_port_dict", "check_finite", "read_data", "read_examples", "split_validation", "shuffled_batches",
@@ -416,4 +417,5 @@ def _check_targets(term, arr):
         n = term.loss.inputs["Input"].dims[-1]
         if isinstance(n, int) and arr.size and (arr.min() < 0 or arr.max() >= n):
             raise DataError(f"port {term.target!r}: class indices must be in 0..{n - 1} (0-based) for "
-                            f"the loss on {term.port!r}; got values from {arr.min()} to {arr.max()}")
+                            f"the loss on {term.port!r}; got values from {arr.min()} to {arr.max()}"
+                            f"{one_based_hint(arr, n)}")
