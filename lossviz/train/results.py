@@ -75,6 +75,9 @@ class NetTrainResults:
             return lists[sub]
         if isinstance(key, list):
             return [self[k] for k in key]
+        if not isinstance(key, str):
+            raise PortError(f"unknown property {key!r}: properties are strings such as 'TrainedNet' or "
+                            f"'RoundLossList'; the properties are {', '.join(PROPERTIES)}")
         key = ALIASES.get(key, key)
         if key == "LossPlot":
             from ..plot import loss_plot
@@ -92,8 +95,16 @@ class NetTrainResults:
         if key in _LAZY and callable(self._values.get(key)):
             self._values[key] = self._values[key]()  # built once, when first asked for
         if key not in self._values:
-            raise PortError(f"unknown property {key!r}; the properties are {', '.join(PROPERTIES)}")
+            raise PortError(f"unknown property {key!r}{_closest_property(key)}; the properties are "
+                            f"{', '.join(PROPERTIES)}")
         return self._values[key]
+
+    def __getattr__(self, name):
+        # results.TrainedNet: Python's error, with the way to write it (results are read by key, as in Wolfram)
+        if not name.startswith("_") and ALIASES.get(name, name) in PROPERTIES:
+            raise AttributeError(f"NetTrainResults has no attribute {name!r}; properties are read by key: "
+                                 f"results[{name!r}]")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __contains__(self, key):
         return ALIASES.get(key, key) in PROPERTIES
@@ -125,6 +136,16 @@ class NetTrainResults:
                        for k, x in self._summary())
         return (f"<div><b>NetTrainResults</b><table>{rows}</table>"
                 f"{self._values['LossFunction']._repr_html_()}</div>")
+
+
+def _closest_property(key):
+    """`` (did you mean 'TrainedNet'?)`` for a misspelt or miscased property name, else ``""``."""
+    import difflib
+
+    names = list(PROPERTIES) + list(ALIASES)
+    same_case = {n.lower(): n for n in names}
+    guess = same_case.get(key.lower()) or next(iter(difflib.get_close_matches(key, names, n=1)), None)
+    return f" (did you mean {ALIASES.get(guess, guess)!r}?)" if guess else ""
 
 
 def _fmt(x):

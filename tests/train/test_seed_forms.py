@@ -390,3 +390,16 @@ def test_a_column_of_weights_is_one_weight_per_example():
                      max_training_rounds=5, random_seed=0, progress=None, working_precision="Real64")
             for w in (weights, weights[:, None])]
     assert np.allclose(runs[0], runs[1], rtol=1e-9)
+
+
+def test_results_properties_misspelt_or_read_as_attributes_say_how_to_write_them():
+    r = NetTrain(LinearLayer(), BASIC, "All", progress=None, random_seed=0, max_training_rounds=2)
+    with pytest.raises(PortError, match=r"unknown property 'TrainedNett' \(did you mean 'TrainedNet'\?\)"):
+        r["TrainedNett"]
+    with pytest.raises(PortError, match=r"\(did you mean 'RoundLossList'\?\)"):
+        r["roundlosslist"]
+    with pytest.raises(PortError, match="properties are strings"):
+        r[0]
+    with pytest.raises(AttributeError, match=r"read by key: results\['TrainedNet'\]"):
+        r.TrainedNet
+    assert getattr(r, "no_such_thing", None) is None
