@@ -13,13 +13,22 @@ state is left alone. The object's ``_repr_mimebundle_`` gives the PNG, so a
 notebook cell that returns it shows the figure exactly once. When the caller
 passes an ``ax`` of a pyplot figure, pyplot shows that figure itself and the
 object's repr is text only (otherwise the figure would show twice).
+
+A plain pyplot-free ``Figure`` that a notebook cell returns (the pattern the
+lessons teach: ``figure = Figure(); ax = figure.add_subplot(); ...; figure``)
+has no image repr of its own: until pyplot's inline backend is set up (by
+``%matplotlib inline`` or a first pyplot import) IPython shows it as the text
+``<Figure size 640x480 with 1 Axes>``. So when lossviz is imported in an
+IPython kernel it registers a PNG formatter for such figures
+(:func:`register_figure_png`), by name, so that matplotlib is not imported;
+the inline backend's own formatter, once registered, takes precedence.
 """
 from __future__ import annotations
 
 import io
 import sys
 
-__all__ = ["Plot", "Figures", "subplots", "new_axes", "png_bytes"]
+__all__ = ["Plot", "Figures", "subplots", "new_axes", "png_bytes", "register_figure_png"]
 
 
 def new_axes(ax=None, *, figsize=(5.0, 3.5), **subplot_options):
@@ -131,3 +140,42 @@ class Plot:
         if not _pyplot_owns(self.figure):
             bundle["image/png"] = self.png()
         return bundle
+
+
+# ---------------------------------------------------------------------- plain figures in a notebook
+def _figure_png(figure):
+    """A pyplot-free figure as PNG bytes (cropped to its contents, as the inline backend does);
+    None for a figure pyplot manages (the backend in use shows that one)."""
+    if _pyplot_owns(figure):
+        return None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def register_figure_png(formatter) -> bool:
+    """Let IPython's ``image/png`` ``formatter`` show pyplot-free matplotlib Figures.
+
+    Registered by module and class name (matplotlib is not imported). A
+    formatter already known for ``Figure`` (the inline backend's) is kept.
+    Returns True if it registered ours.
+    """
+    key = ("matplotlib.figure", "Figure")
+    known = any(f"{cls.__module__}.{cls.__qualname__}" == "matplotlib.figure.Figure" for cls in formatter.type_printers)
+    if known or key in formatter.deferred_printers:
+        return False
+    formatter.for_type_by_name(*key, _figure_png)
+    return True
+
+
+def _register_in_ipython() -> bool:
+    """In a running IPython kernel, register :func:`register_figure_png` (IPython is not imported here)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters or "image/png" not in formatters:
+        return False
+    return register_figure_png(formatters["image/png"])
+
+
+_register_in_ipython()

@@ -91,3 +91,32 @@ def test_a_lesson_shows_each_figure_once_as_an_image(lab, page, name):
             if not (size and size["width"] > 300 and size["height"] > 200):
                 wrong.append(f"code cell {i}: image too small: {size}")
     assert not wrong, f"{name} (see {shot}):\n\n" + "\n\n".join(wrong)
+
+
+def test_a_pyplot_free_figure_shows_as_one_image_without_matplotlib_inline(lab_factory, page, tmp_path):
+    """The lessons' pattern (``figure = Figure(...)``, ..., ``figure``) in a student's own notebook that never
+    ran ``%matplotlib inline``: after ``import lossviz`` the figure is an image, not "<Figure size ...>" text,
+    and still exactly one image once pyplot's inline backend is set up."""
+    cells = [
+        "import lossviz\nfrom matplotlib.figure import Figure",
+        "figure = Figure(figsize=(5, 3.5))\nax = figure.add_subplot()\nax.plot([0, 1, 4], label='a line')\n"
+        "ax.set(xlabel='x', ylabel='y')\nfigure",
+        "shape = lossviz.loss_shape('mse')\nshape",
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\nsecond = Figure(figsize=(5, 3.5))\n"
+        "second.add_subplot().plot([4, 1, 0])\nsecond",
+        "fig, ax = plt.subplots(figsize=(5, 3.5))\nax.plot([1, 2, 3]);",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, tmp_path / "plain_figure.ipynb")
+
+    lab = lab_factory(tmp_path)
+    lab.open_notebook(page, "plain_figure.ipynb")
+    ok = lab.run_all_cells(page)
+    shot = lab.screenshot(page, "plain-figure")
+    assert ok and not lab.error_outputs(page), f"see {shot}"
+    shown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    counts = [static_images(shown.nth(i)) for i in range(len(cells))]
+    texts = [" ".join(shown.nth(i).locator(".jp-OutputArea-output").all_inner_texts()) for i in range(len(cells))]
+    assert counts == [0, 1, 1, 1, 1], f"images per cell {counts} (see {shot}); outputs: {texts}"
+    assert not any(FIGURE_AS_TEXT.search(t) for t in texts), texts

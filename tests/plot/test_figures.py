@@ -65,6 +65,38 @@ def test_a_plot_on_a_pyplot_axes_leaves_the_image_to_pyplot():
         plt.close(fig)
 
 
+def test_a_plain_figure_gets_a_png_formatter_that_yields_to_the_inline_backend(artifacts):
+    """A pyplot-free Figure returned from a notebook cell shows as a PNG even before ``%matplotlib inline``
+    (IPython alone would show "<Figure size ...>"); pyplot's figures and the inline backend's formatter
+    are left to pyplot."""
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import PNGFormatter
+    from matplotlib.figure import Figure
+
+    from lossviz.plot.base import register_figure_png
+
+    formatter = PNGFormatter()
+    figure = Figure(figsize=(4, 3))
+    assert formatter(figure) is None  # what a kernel without lossviz (and without the inline backend) shows
+    assert register_figure_png(formatter) and not register_figure_png(formatter)  # once
+    figure.add_subplot().plot([0, 1, 4], label="a line")
+    _check_png(formatter(figure), artifacts, "plain_figure", Image.open(io.BytesIO(formatter(figure))).size)
+    assert formatter(figure).startswith(b"\x89PNG")
+    fig, _ = plt.subplots()
+    try:
+        assert formatter(fig) is None  # pyplot's backend shows its own figures
+    finally:
+        plt.close(fig)
+
+    inline = PNGFormatter()
+    inline.for_type(Figure, lambda f: b"inline")
+    assert not register_figure_png(inline) and inline(figure) == b"inline"
+    later = PNGFormatter()
+    register_figure_png(later)
+    later.for_type(Figure, lambda f: b"inline")  # %matplotlib inline after import lossviz
+    assert later(figure) == b"inline"
+
+
 def test_surface_classes_come_from_the_decoder_and_limits_from_the_data(trained_run, xor_data):
     (X, labels), _ = xor_data
     plot = plot_decision_surface(trained_run["TrainedNet"], data=(X, labels), resolution=30)
