@@ -22,7 +22,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 def _label(node):
     op = node.op
-    name = getattr(op, "name", "") or getattr(getattr(op, "layer", None), "__class__", type(None)).__name__
+    name = getattr(op, "name", None) or (type(op.layer).__name__ if hasattr(op, "layer") else "")
     return f"{'/'.join(node.path)} {type(op).__name__.strip('_')} {name}".strip()
 
 
