@@ -338,6 +338,8 @@ CASES = [
     case("loss-class-weights-mismatch",
          lambda f: get("cross_entropy", class_weights=[1, 2])({"Input": [0.2, 0.3, 0.5], "Target": 0}),
          ParameterError, "'class_weights' has 2 entries", "3 classes"),
+    case("loss-boolean-target-nested-unevenly", lambda f: get("contrastive")({"Input": 0.5, "Target": [1, [2, 3]]}),
+         DataError, "port 'Target'", "cannot read numeric data from [1, [2, 3]]"),
     # ---------------------------------------------------------------- NetTrain: data
     case("train-data-a-string", lambda f: train(classifier(), "data"), DataError,
          "expected a dict {port: examples}", "str"),

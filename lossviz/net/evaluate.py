@@ -57,9 +57,13 @@ def to_batch(t: PortType, data, port: str):
     if t.coder is not None and hasattr(t.coder, "encode"):
         return t.coder.encode(data, port)
     if t.kind == "Boolean":
-        data = np.asarray(data)
-        if data.dtype == bool:
-            data = data.astype(float)
+        try:
+            data = np.asarray(data)
+        except (ValueError, TypeError):  # ragged nesting: _as_array below says what it cannot read
+            pass
+        else:
+            if data.dtype == bool:
+                data = data.astype(float)
     if isinstance(data, (list, tuple)) and t.dims is not None and VARYING in t.dims and data and \
             not np.isscalar(data[0]):
         # a batch of sequences may be ragged: read each example on its own
