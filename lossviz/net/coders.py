@@ -158,7 +158,8 @@ class NetEncoder(_Coder):
     def is_single(self, data) -> bool:
         """True when ``data`` is one example rather than a batch of them."""
         if self.type == "Characters":
-            return isinstance(data, str)
+            # a string, or anything that is not a list of strings (encode_one then says what it expected)
+            return isinstance(data, str) or not isinstance(data, (list, tuple, np.ndarray))
         if self.length and self.type != "Characters":  # one example is a list of n labels
             if not isinstance(data, (list, tuple, np.ndarray)) or len(data) == 0:
                 return True

@@ -76,8 +76,8 @@ class LinearLayer(Layer):
 
     def apply(self, params, inputs):
         x = inputs["Input"]
-        if x.ndim != 2:
-            x = anp.reshape(x, (x.shape[0], -1))
+        if x.ndim != 2:  # (n,) scalars or (n, d1, d2...) tensors: rows of prod(d) numbers (n may be 0)
+            x = anp.reshape(x, (x.shape[0], int(np.prod(x.shape[1:], dtype=int))))
         y = linear(x, params["Weights"], params["Biases"])
         dims = self.outputs["Output"].dims
         if len(dims) != 1:

@@ -22,6 +22,7 @@ from lossviz import (
     SummationLayer,
     ThreadingLayer,
 )
+from lossviz.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,13 @@ def test_scalar_ports():
     batch = net([0.5, 1.5, -2.0])
     assert batch.shape == (3,)
     assert_equal_up_to_rounding(batch[0], one)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    scalar = NetInitialize(LinearLayer("Real", input="Real"), random_seed=0)
+    assert scalar([]).shape == (0,)
+    tensor = NetInitialize(NetChain([LinearLayer(3)], input=(2, 2)), random_seed=0)
+    assert tensor(np.ones((0, 2, 2))).shape == (0, 3)
 
 
 def test_unknown_rank_port_takes_data_as_one_example():
@@ -177,6 +185,9 @@ def test_character_encoder_input_and_ragged_batches():
     np.testing.assert_array_equal(out, [2.0, 5.0, 1.0, 0.0])
     index_sum = NetChain([SummationLayer()], input=NetEncoder("Characters", "abc"))
     np.testing.assert_array_equal(index_sum(["cc", "b", "abc"]), [4, 1, 3])
+    for not_text in (0.5, None, True):
+        with pytest.raises(DataError, match=f"port 'Input': expected a string, got {not_text}"):
+            count(not_text)
 
 
 def test_ragged_numeric_sequences():
