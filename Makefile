@@ -86,7 +86,7 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
-	MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests $(NOTEBOOK_DIRS)
+	MPLBACKEND=Agg $(PY) -m pytest --durations=15 --nbval-lax --nbval-current-env tests $(NOTEBOOK_DIRS)
 
 lab: $(STAMP)
 	@test -d notebooks || { echo "!!! notebooks/ does not exist yet"; exit 1; }
