@@ -163,96 +163,6 @@ def _shifted_exp(z, e, m, s):
     _rows(_add, e, s)
 
 
-class _Buffers:
-    """Per-batch-size arrays of one op (attributes set by the op's ``alloc``)."""
-
-
-class _LinearOp:
-    """``z = x W^T + b``: x (batch, m) -> z (batch, n); W (n, m), b (n,) are views of the flat vector."""
-
-    def __init__(self, path, n_in, n_out):
-        self.path, self.n_in, self.n_out = path, n_in, n_out
-
-    def bind(self, views):
-        self.W, self.b = views[self.path + ("Weights",)], views[self.path + ("Biases",)]
-
-    def alloc(self, B, dtype, first, gviews):
-        """Buffers for ``B`` rows; the gradients go to ``gviews`` (views of one flat gradient vector)."""
-        buf = _Buffers()
-        buf.y = np.empty((B, self.n_out), dtype)
-        buf.gx = None if first else np.empty((B, self.n_in), dtype)
-        buf.gW, buf.gb = gviews[self.path + ("Weights",)], gviews[self.path + ("Biases",)]
-        buf.ones = np.ones(B, dtype)  # the bias gradient as a product: 3x faster than a column sum
-        return buf
-
-    def forward(self, x, buf):
-        buf.x = x
-        np.matmul(x, self.W.T, out=buf.y)
-        buf.y += self.b
-        return buf.y
-
-    def backward(self, g, buf):
-        """``g``: d loss / d z (batch, n). Fills the parameter gradients; returns d loss / d x or None."""
-        np.matmul(g.T, buf.x, out=buf.gW)
-        np.matmul(buf.ones, g, out=buf.gb)
-        if buf.gx is None:
-            return None
-        np.matmul(g, self.W, out=buf.gx)
-        return buf.gx
-
-
-class _ActivationOp:
-    """An elementwise function: (batch, n) -> (batch, n); backward works in place on ``g``."""
-
-    def __init__(self, name, n):
-        self.name, self.n_in, self.n_out = name, n, n
-        self._fwd, self._bwd = ACTIVATION_KERNELS[name]
-
-    def alloc(self, B, dtype, first, gviews):
-        buf = _Buffers()
-        buf.y = np.empty((B, self.n_out), dtype)
-        buf.tmp = np.empty((B, self.n_out), dtype)
-        return buf
-
-    def forward(self, x, buf):
-        buf.x = x
-        self._fwd(x, buf.y)
-        return buf.y
-
-    def backward(self, g, buf):
-        self._bwd(g, buf.y, buf.x, buf.tmp)
-        return g
-
-
-class _SoftmaxOp:
-    """Softmax over the last axis: (batch, n) -> (batch, n)."""
-
-    name = "Softmax"
-
-    def __init__(self, n):
-        self.n_in = self.n_out = n
-
-    def alloc(self, B, dtype, first, gviews):
-        buf = _Buffers()
-        buf.y = np.empty((B, self.n_out), dtype)
-        buf.tmp = np.empty((B, self.n_out), dtype)
-        buf.m = np.empty((B, 1), dtype)
-        buf.s = np.empty((B, 1), dtype)
-        return buf
-
-    def forward(self, x, buf):
-        _shifted_exp(x, buf.y, buf.m, buf.s)
-        buf.y /= buf.s
-        return buf.y
-
-    def backward(self, g, buf):
-        np.multiply(g, buf.y, out=buf.tmp)
-        _rows(_add, buf.tmp, buf.s)
-        g -= buf.s
-        g *= buf.y
-        return g
-
-
 # ====================================================================== plain chains
 def _layer_chain(net, path=()):
     """``[(path, layer)]`` if ``net`` is a plain chain (nested chains flattened), else a reason string."""
@@ -286,8 +196,9 @@ def _size(dims):
 
 
 def _ops(chain):
-    """Ops for the layers of a chain, or a reason string."""
+    """Ops (:mod:`lossviz.train.ops`) for the layers of a chain, or a reason string."""
     from ..net.layers import ElementwiseLayer, LinearLayer, SoftmaxLayer
+    from .ops import ActivationOp, LinearOp, SoftmaxOp
 
     ops = []
     for i, (path, layer) in enumerate(chain):
@@ -298,11 +209,11 @@ def _ops(chain):
         if len(dout) > 1 or (len(din) > 1 and not (i == 0 and type(layer) is LinearLayer)):
             return f"{where}: only vectors and scalars are fused"
         if type(layer) is LinearLayer:
-            ops.append(_LinearOp(path, _size(din), _size(dout)))
+            ops.append(LinearOp(path, _size(din), _size(dout), (_size(dout),)))
         elif type(layer) is ElementwiseLayer and layer.function in ACTIVATION_KERNELS:
-            ops.append(_ActivationOp(layer.function, _size(dout)))
+            ops.append(ActivationOp(layer.function, _size(dout)))
         elif type(layer) is SoftmaxLayer and len(dout) == 1:
-            ops.append(_SoftmaxOp(_size(dout)))
+            ops.append(SoftmaxOp(_size(dout)))
         else:
             return f"{where}: {type(layer).__name__} has no fused kernel"
     return ops
@@ -406,7 +317,7 @@ class FusedForward:
         self.threads = threads if threads is not None else default_threads()
         views = {p: np.array(a, self.dtype) for p, a in tree_items(net.params)}  # copies
         for op in ops:
-            if isinstance(op, _LinearOp):
+            if op.has_params:
                 op.bind(views)
         signature = (self.dtype.str,) + tuple((type(op).__name__, getattr(op, "name", ""), op.n_in, op.n_out)
                                               for op in ops)
@@ -415,7 +326,7 @@ class FusedForward:
             _FORWARD_BUFFERS[signature] = self._buffers  # the most recently used last
             while len(_FORWARD_BUFFERS) > 4:
                 _FORWARD_BUFFERS.pop(next(iter(_FORWARD_BUFFERS)))
-        self._row_work = sum(op.n_in * op.n_out if isinstance(op, _LinearOp) else 20 * op.n_out for op in ops)
+        self._row_work = sum(op.work() for op in ops)
 
     def _buffers_for(self, rows, part):
         key = (rows, part)
@@ -424,7 +335,7 @@ class FusedForward:
             if len(self._buffers) >= 4:
                 self._buffers.pop(next(iter(self._buffers)))
             no_grads = _NoGradients()
-            bufs = [op.alloc(rows, self.dtype, True, no_grads) for op in self.ops]
+            bufs = [op.alloc(rows, self.dtype, no_grads) for op in self.ops]
             bufs.append(np.empty((rows, self.ops[0].n_in), self.dtype))
             self._buffers[key] = bufs
         return bufs
@@ -433,7 +344,7 @@ class FusedForward:
         np.copyto(bufs[-1], x, casting="unsafe")
         y = bufs[-1]
         for op, buf in zip(self.ops, bufs):
-            y = op.forward(y, buf)
+            y = op.fwd1(y, buf)
         return y.astype(np.float64)
 
     def __call__(self, x):

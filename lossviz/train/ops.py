@@ -156,6 +156,7 @@ class ActivationOp(_SimpleOp):
 
     def __init__(self, name, n):
         self.name, self.n = name, n
+        self.n_in = self.n_out = n
         self._fwd, self._bwd = ACTIVATION_KERNELS[name]
 
     def alloc(self, B, dtype, gviews):
@@ -184,7 +185,7 @@ class SoftmaxOp(_SimpleOp):
     name = "Softmax"
 
     def __init__(self, n):
-        self.n = n
+        self.n = self.n_in = self.n_out = n
 
     def alloc(self, B, dtype, gviews):
         buf = Buffers()
