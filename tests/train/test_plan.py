@@ -7,6 +7,8 @@ trained for a few hundred steps; a spec change keeps the compiled net.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lossviz import (
     CatenateLayer,
@@ -468,3 +470,19 @@ def test_the_ctc_head_takes_padded_targets_like_the_layer():
     ref_grad = grad(lambda v: anp.sum(layer.apply(None, {"Input": v, "Target": labels})["Loss"] * gL))(x)
     np.testing.assert_allclose(head.backward({"Loss": gL}, buf, ("Input",))["Input"], ref_grad, rtol=1e-9,
                                atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(eps=st.floats(0.0, 1.0), weights=st.lists(st.floats(0.0, 3.0), min_size=4, max_size=4),
+       scale=st.floats(-3.0, 3.0).filter(lambda r: abs(r) > 1e-3), rho=st.floats(0.01, 5.0),
+       gamma=st.floats(0.0, 4.0), seed=st.integers(0, 10_000))
+def test_options_and_scales_on_a_shared_trunk_equal_autograd(eps, weights, scale, rho, gamma, seed):
+    """Any smoothing, class weights, Huber rho, focal gamma and scale: the compiled step is the reference."""
+    rng = np.random.default_rng(seed)
+    raw = {"Input": rng.normal(size=(N, 3)), "Reg": rng.normal(size=(N, 2)), "Class": rng.integers(0, 4, N),
+           "Flag": rng.integers(0, 4, N)}
+    net = _two_heads(flag=LinearLayer(4))
+    spec = [("Reg", (losses.get("huber", rho=rho), Scaled(scale))),
+            ("Class", losses.get("cross_entropy", label_smoothing=eps, class_weights=weights)),
+            ("Flag", losses.get("categorical_focal", gamma=gamma, alpha=None))]
+    assert_same_as_autograd(*_setup(net, raw, spec, seed=seed), rtol=1e-8, atol=1e-11)
