@@ -12,8 +12,8 @@
   The split depends on the batch size and the work only, never on the
   machine, so one core gives the same bits as two.
 * :class:`FusedForward`: the forward pass of a plain chain of LinearLayer,
-  named ElementwiseLayer and SoftmaxLayer into preallocated buffers, for
-  decision surfaces and other large evaluations.
+  named ElementwiseLayer and SoftmaxLayer (the ops of :mod:`lossviz.train.ops`)
+  into preallocated buffers, for decision surfaces and other large evaluations.
 * float64 ``tanh`` of large arrays goes through ``exp``
   (:func:`lossviz.net.fastmath.tanh`), which numpy vectorizes on AVX2
   machines where its ``tanh`` is a libm call per element.
