@@ -235,7 +235,7 @@ _POOL = None
 
 
 def _pool():
-    """One worker thread shared by all fused steps (the main thread computes the other half)."""
+    """One worker thread shared by all compiled steps and FusedForwards (the main thread computes the other half)."""
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
@@ -288,13 +288,13 @@ _NO_CONTEXT = contextlib.nullcontext()
 
 # ====================================================================== evaluation only
 class FusedForward:
-    """Evaluate a plain chain (the layers FusedStep knows) on many rows at once, fast.
+    """Evaluate a plain chain (LinearLayer, named ElementwiseLayer, SoftmaxLayer) on many rows at once, fast.
 
     For decision surfaces and other large evaluations that need no gradient:
-    the forward pass of :class:`FusedStep` into preallocated buffers, in
+    the forward pass of the compiled step's ops into preallocated buffers, in
     ``working_precision`` ("Real32" by default: about 2.4 times faster than
     float64 on a 200 x 200 grid, and exact to float32 rounding), with large
-    inputs split in two halves as in FusedStep. The parameters are copied
+    inputs split in two halves as in training. The parameters are copied
     once, at construction: make a new FusedForward for another net.
 
     ``FusedForward(net)(x)``: x (rows, *input dims) -> float64 array (rows, n)
