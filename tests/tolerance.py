@@ -12,7 +12,7 @@ machine:
 * a float32 computation (NetTrain's "Real32") rounds about 2**29 times more coarsely than float64.
 
 So a test that compares one example with the same example inside a batch, two batch sizes, a
-split batch with the whole one, one BLAS thread with two, the fused training step with autograd,
+split batch with the whole one, one BLAS thread with two, the compiled training step with autograd,
 a closed-form VJP with autograd's, or Real32 with Real64 asserts
 ``assert_equal_up_to_rounding(actual, expected)``: it passes on every CPU and fails on a real
 error (a wrong formula is off by far more than a few ulps).

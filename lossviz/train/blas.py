@@ -2,9 +2,9 @@
 
 OpenBLAS splits a large matrix product over all cores and its threads spin
 while they wait; when another thread or process holds a core, a 512x256x256
-product gets several times slower. The fused training step therefore runs
+product gets several times slower. The compiled training step therefore runs
 its products on one BLAS thread each, and uses the second core itself by
-splitting the batch (see :mod:`lossviz.train.fused`).
+splitting the batch (see :mod:`lossviz.train.plan`).
 
 The library is found among the shared objects the process has loaded
 (``/proc/self/maps``), so this works with the OpenBLAS that numpy's wheels

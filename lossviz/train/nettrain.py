@@ -93,14 +93,16 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         Called with a :class:`TrainingEvent` after every batch and round;
         returning "StopTraining" stops training.
     working_precision : "Real32" (default) or "Real64"
-        Arithmetic of the training step for nets the fused step handles (see
-        :mod:`lossviz.train.fused`). "Real32" is the default, as in Wolfram's
+        Arithmetic of the compiled training step, which trains every net made
+        of built-in layers and losses (see :mod:`lossviz.train.plan`); nets and
+        losses written as Python functions train through autograd in float64.
+        "Real32" is the default, as in Wolfram's
         NetTrain and PyTorch: about twice as fast on wide nets, and it agrees
         with "Real64" to float32 rounding (losses to about 1e-6 relative).
         "Real64" equals the autograd reference to about 1e-12; use it to
         compare trained numbers with another float64 computation. Losses
-        (training and validation) are computed in this precision. Other nets
-        train in float64. The returned net's parameters are always float64.
+        (training and validation) are computed in this precision. The
+        returned net's parameters are always float64.
 
     Faults: a loss that becomes NaN or infinite stops training with reason
     "Diverged", a :class:`TrainingDivergedWarning`, and the best net so far
