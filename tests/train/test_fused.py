@@ -27,6 +27,7 @@ from lossviz.losses import (
 from lossviz.net.primitives import ACTIVATIONS
 from lossviz.train import NetTrain, Scaled, nettrain
 from lossviz.train import session as training_session
+from tolerance import ROUNDING_ULPS, assert_equal_up_to_rounding
 from lossviz.train.plan import CompiledStep, why_not_compiled
 from lossviz.train.data import read_data as _read_data
 from lossviz.train.steps import AutogradStep, select_step
@@ -52,15 +53,16 @@ def _flat(grads):
     return np.concatenate([np.ravel(g) for g in grads])
 
 
-def assert_same_as_autograd(net, spec, batch, rtol=1e-12, atol=1e-14):
+def assert_same_as_autograd(net, spec, batch, ulps=ROUNDING_ULPS):
+    """The compiled step and autograd (float64) agree up to rounding: they take different paths."""
     fused = select_step(net, spec)
     assert isinstance(fused, CompiledStep), why_not_compiled(net, spec)
     ref = AutogradStep(net, spec)
     subs_f, (grad_f,) = fused.step(batch)
     subs_r, grads_r = ref.step(batch)
-    np.testing.assert_allclose(subs_f, subs_r, rtol=rtol, atol=atol)
-    np.testing.assert_allclose(grad_f, _flat(grads_r), rtol=rtol, atol=atol)
-    np.testing.assert_allclose(fused.evaluate(batch), ref.evaluate(batch), rtol=rtol, atol=atol)
+    assert_equal_up_to_rounding(subs_f, subs_r, ulps=ulps)
+    assert_equal_up_to_rounding(grad_f, _flat(grads_r), ulps=ulps)
+    assert_equal_up_to_rounding(fused.evaluate(batch), ref.evaluate(batch), ulps=ulps)
     assert np.abs(grad_f).max() > 0
     return fused
 
@@ -154,11 +156,11 @@ def test_weighted_batches_follow_the_optimizers_updates():
     fused, ref = select_step(net, spec), AutogradStep(net, spec)
     subs_f, (grad_f,) = fused.step(batch)
     subs_r, grads_r = ref.step(batch)
-    np.testing.assert_allclose(subs_f, subs_r, rtol=1e-12)
-    np.testing.assert_allclose(grad_f, _flat(grads_r), rtol=1e-12, atol=1e-15)
+    assert_equal_up_to_rounding(subs_f, subs_r)
+    assert_equal_up_to_rounding(grad_f, _flat(grads_r))
     fused.leaves[0] -= 0.1 * grad_f  # the step sees the optimizer's in-place updates
     moved = AutogradStep(net.with_params(fused.params()), spec)
-    np.testing.assert_allclose(fused.step(batch)[0], moved.step(batch)[0], rtol=1e-12)
+    assert_equal_up_to_rounding(fused.step(batch)[0], moved.step(batch)[0])
     assert not np.allclose(fused.step(batch)[0], subs_r)
 
 
@@ -171,7 +173,7 @@ def test_parameters_round_trip_and_a_restored_vector_is_used():
     after = fused.step(batch)[0]
     changed = net.with_params(fused.params())
     assert not np.allclose(before, after)
-    np.testing.assert_allclose(after, AutogradStep(changed, spec).step(batch)[0], rtol=1e-12)
+    assert_equal_up_to_rounding(after, AutogradStep(changed, spec).step(batch)[0])
 
 
 def test_binary_targets_are_checked_like_the_loss_checks_them():
@@ -238,7 +240,7 @@ def test_a_batch_split_over_two_threads_gives_the_same_step(loss, target):
     # the split does not depend on the thread count: one core gives the same bits as two
     np.testing.assert_array_equal(s2, s1)
     np.testing.assert_array_equal(g2, g1)
-    assert_same_as_autograd(net, spec, batch, rtol=1e-11, atol=1e-15)
+    assert_same_as_autograd(net, spec, batch)
 
 
 def test_the_worker_thread_keeps_the_callers_errstate():
