@@ -16,16 +16,9 @@ import numpy as np
 
 from .data import as_port_dict, read_data
 from .spec import Automatic, resolve_loss
+from .steps import sub_losses_per_example
 
 __all__ = ["example_losses"]
-
-
-def _per_example(v):
-    """(n, ...) -> (n,): a loss port's elements summed per example (as the training step does)."""
-    v = np.asarray(v, dtype=float)
-    if v.ndim > 1:
-        v = v.reshape(v.shape[0], -1).sum(axis=1)
-    return v
 
 
 def example_losses(net, data, loss_function=Automatic, *, spec=None, chunk=4096):
@@ -59,21 +52,12 @@ def example_losses(net, data, loss_function=Automatic, *, spec=None, chunk=4096)
         spec = resolve_loss(net, loss_function, raw)
     arrays = read_data(net, spec, raw, "data")
     n = len(next(iter(arrays.values())))
+    scales = [t.scale for t in spec.terms for _ in t.names]
     total = np.zeros(n)
     with np.errstate(all="ignore"):
         for lo in range(0, n, chunk):
             rows = {p: a[lo:lo + chunk] for p, a in arrays.items()}
             outs = net.apply(net.params, {p: rows[p] for p in net.inputs if p in rows})
-            for term in spec.terms:
-                if term.loss is None:  # the port is itself a loss
-                    total[lo:lo + chunk] += term.scale * _per_example(outs[term.port])
-                    continue
-                ins = {"Input": outs[term.port]}
-                if term.target is not None:
-                    ins["Target"] = rows[term.target]
-                if term.weight and "Weight" in rows:
-                    ins["Weight"] = rows["Weight"]
-                louts = term.loss.apply(term.loss.params, ins)
-                for name in term.loss.outputs:
-                    total[lo:lo + chunk] += term.scale * _per_example(louts[name])
+            for scale, values in zip(scales, sub_losses_per_example(spec, outs, rows)):
+                total[lo:lo + chunk] += scale * np.asarray(values, dtype=float)
     return total

@@ -28,7 +28,7 @@ from autograd import grad_and_aux
 
 from .trees import tree_leaves, tree_rebuild
 
-__all__ = ["AutogradStep", "make_objective", "select_step"]
+__all__ = ["AutogradStep", "make_objective", "select_step", "sub_losses_per_example"]
 
 
 def _per_example(v):
@@ -45,28 +45,37 @@ def make_objective(net, spec):
     name in ``spec.sub_loss_names``.
     """
     inputs = tuple(net.inputs)
-    terms = [(t, (t.loss.params if t.loss is not None else None)) for t in spec.terms]
     scales = np.array([t.scale for t in spec.terms for _ in t.names])
 
     def objective(params, batch):
         outs = net.apply(params, {p: batch[p] for p in inputs if p in batch})
-        subs = []
-        for term, loss_params in terms:
-            if term.loss is None:
-                subs.append(anp.mean(_per_example(outs[term.port])))
-                continue
-            ins = {"Input": outs[term.port]}
-            if term.target is not None:
-                ins["Target"] = batch[term.target]
-            if term.weight and "Weight" in batch:
-                ins["Weight"] = batch["Weight"]
-            louts = term.loss.apply(loss_params, ins)
-            for name in term.loss.outputs:
-                subs.append(anp.mean(_per_example(louts[name])))
+        subs = [anp.mean(v) for v in sub_losses_per_example(spec, outs, batch)]
         subs = anp.stack(subs) if len(subs) > 1 else anp.reshape(subs[0], (1,))
         return anp.sum(subs * scales), subs
 
     return objective
+
+
+def sub_losses_per_example(spec, outs, batch):
+    """The unscaled sub-losses of ``spec``, each ``(batch,)``, from the net's outputs ``outs``.
+
+    One array per name in ``spec.sub_loss_names``; a loss port's (or a loss
+    layer's) array values are summed per example. ``batch`` supplies the
+    targets and the optional "Weight". Differentiable with autograd.
+    """
+    subs = []
+    for term in spec.terms:
+        if term.loss is None:  # the port is itself a loss
+            subs.append(_per_example(outs[term.port]))
+            continue
+        ins = {"Input": outs[term.port]}
+        if term.target is not None:
+            ins["Target"] = batch[term.target]
+        if term.weight and "Weight" in batch:
+            ins["Weight"] = batch["Weight"]
+        louts = term.loss.apply(term.loss.params, ins)
+        subs += [_per_example(louts[name]) for name in term.loss.outputs]
+    return subs
 
 
 class AutogradStep:
