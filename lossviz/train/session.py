@@ -698,14 +698,26 @@ class TrainingSession:
             self._sample_idx = np.random.default_rng(0).choice(self.n, MEASURE_EXAMPLES, replace=False)
         return {p: np.take(a, self._sample_idx, axis=0) for p, a in self._train.items()}
 
-    def measure(self, arrays):
-        """Accuracy and error rate of the current net's classifier outputs on read data (see
-        :func:`lossviz.train.measures.measure`)."""
-        return measure(self._current_net(), self.spec, arrays)
+    def measure(self, data):
+        """Accuracy and error rate of the current net's classifier outputs on ``data`` (any data form
+        NetTrain takes, or arrays already read; see :func:`lossviz.train.measures.measure`)."""
+        return measure(self._current_net(), self.spec, self._as_arrays(data))
+
+    def _as_arrays(self, data):
+        """``data`` as read arrays: arrays already read (one numeric array per port the session reads)
+        pass as they are; anything else is read as NetTrain reads its data."""
+        if (isinstance(data, dict) and data.keys() == self._train.keys()
+                and all(isinstance(a, np.ndarray) and a.dtype.kind in "iufO" for a in data.values())):
+            return data
+        return read_data(self._net, self.spec, as_port_dict(data, self._in_port, self._out_port), "data")
 
     # ================================================================== evaluation and results
-    def evaluate(self, arrays):
-        """``(total loss, {sub-loss name: value})`` of the current net on ``arrays`` (read data, no gradient)."""
+    def evaluate(self, data):
+        """``(total loss, {sub-loss name: value})`` of the current net on ``data`` (no gradient).
+
+        ``data`` is any data form NetTrain takes (``(X, Y)``, a dict, pairs), or arrays already read.
+        """
+        arrays = self._as_arrays(data)
         scales = self._scales
         names = self.spec.sub_loss_names
         total, subs, count = 0.0, np.zeros(len(names)), 0

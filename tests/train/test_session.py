@@ -18,7 +18,7 @@ from lossviz import (
     Scaled,
     TrainingSession,
 )
-from lossviz.errors import ParameterError, SpecError
+from lossviz.errors import DataError, ParameterError, PortError, SpecError
 from lossviz.train import TrainingDivergedWarning, TrainingStalledWarning, session as session_module
 from lossviz.train.optimizers import ADAM
 
@@ -406,3 +406,14 @@ def test_no_batch_event_is_built_for_subscribers_that_want_only_rounds(monkeypat
     s.subscribe(rounds_only)
     s.run(rounds=2)
     assert "batch" not in built and built.count("round") == 2
+
+
+def test_evaluate_and_measure_take_data_as_nettrain_does():
+    s = TrainingSession(_classifier(), (X, LABELS), random_seed=0, learning_rate=0.05, batch_size=16)
+    s.run(rounds=3)
+    loss, subs = s.evaluate((X, LABELS))
+    assert loss == pytest.approx(s.evaluate(s._train)[0], rel=1e-12) and set(subs) == {"Output"}
+    assert s.measure({"Input": X, "Output": LABELS})["Accuracy"] == s.measure(s._train)["Accuracy"]
+    for bad in ("zz", 3, [], {}):
+        with pytest.raises((DataError, PortError)):
+            s.evaluate(bad)
