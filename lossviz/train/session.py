@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+from array import array
 import threading
 import time
 import warnings
@@ -180,9 +181,13 @@ class TrainingSession:
         self.changes = []
         self._perm, self._pos, self._block = None, 0, None
         self._names = list(self.spec.sub_loss_names)
-        self._hist = {"batch": [], "round": [], "valid": [], "round_subs": {k: [] for k in self._names},
-                      "round_scaled": {k: [] for k in self._names}, "valid_subs": {k: [] for k in self._names},
-                      "round_measures": [], "valid_measures": []}
+        # numbers are kept as float64 arrays (8 bytes each, not a Python float's 32): a panel left
+        # training for an hour keeps millions of batch losses
+        self._hist = {"batch": _series(), "round": _series(), "valid": _series(),
+                      "round_subs": {k: _series() for k in self._names},
+                      "round_scaled": {k: _series() for k in self._names},
+                      "valid_subs": {k: _series() for k in self._names},
+                      "round_measures": Columns(), "valid_measures": Columns()}
         self._measure_time = 0.0
         self._round_acc = self._new_round_acc()
         self._best = {"loss": math.inf, "round": None, "leaves": None}
@@ -325,9 +330,8 @@ class TrainingSession:
             if name not in self._names:  # a new sub-loss: no values for the rounds before
                 self._names.append(name)
                 for lists in (self._hist["round_subs"], self._hist["round_scaled"], self._hist["valid_subs"]):
-                    lists[name] = [math.nan] * len(self._hist["round"])
-                    if lists is self._hist["valid_subs"]:
-                        lists[name] = [math.nan] * len(self._hist["valid"])
+                    before = len(self._hist["valid"] if lists is self._hist["valid_subs"] else self._hist["round"])
+                    lists[name] = _series([math.nan] * before)
         self._round_acc["subs"], self._round_acc["sizes"] = [], []  # sub-loss layout changed: restart the means
 
     def _round_position(self):
@@ -592,11 +596,11 @@ class TrainingSession:
 
     def _measure_last_round(self):
         """The last round's accuracy when the time budget of the measurements skipped it."""
-        last = self._hist["round_measures"][-1] if self._hist["round_measures"] else None
-        if (last is not None and len(last) == 1 and self.batch == 0 and classifier_terms(self.spec)
+        measures = self._hist["round_measures"]
+        if (len(measures) and len(measures.last()) == 1 and self.batch == 0 and classifier_terms(self.spec)
                 and self._reason != "Error"):
             try:
-                last.update(self.measure(self._measure_sample()))
+                measures.update_last(self.measure(self._measure_sample()))
             except Exception:  # noqa: BLE001 - a measurement never hides the run's outcome
                 pass
 
@@ -770,8 +774,8 @@ class TrainingSession:
             "LearningRate": self.learning_rate,
             "LearningRateSearch": getattr(self, "learning_rate_search", None),
             "InferredShapes": dict(self.inferred_shapes),
-            "RoundMeasurements": [dict(m) for m in hist["round_measures"]],
-            "ValidationMeasurements": [dict(m) for m in hist["valid_measures"]],
+            "RoundMeasurements": hist["round_measures"].rows(),
+            "ValidationMeasurements": hist["valid_measures"].rows(),
             "TrainingNet": functools.partial(training_net, trained, self.spec),  # built when asked for
         })
 
@@ -780,6 +784,50 @@ class TrainingSession:
         return (f"TrainingSession(round {self.round}, {self.total_batches} batches, {state}, "
                 f"loss {self._hist['round'][-1]:.4g})" if self._hist["round"] else
                 f"TrainingSession(round {self.round}, {self.total_batches} batches, {state})")
+
+
+def _series(values=()):
+    """A growable float64 sequence: ``append``, ``len``, indexing and ``list()`` as a list's."""
+    return array("d", values)
+
+
+class Columns:
+    """Rows of named numbers (one per round: {"Loss": ..., "Accuracy": ...}) kept as float64 columns.
+
+    A row may lack some names (NaN in their columns); :meth:`rows` gives the
+    rows back as dicts without them.
+    """
+
+    def __init__(self):
+        self._columns, self._n = {}, 0
+
+    def __len__(self):
+        return self._n
+
+    def append(self, row):
+        for name in row:
+            if name not in self._columns:
+                self._columns[name] = _series([math.nan] * self._n)
+        for name, column in self._columns.items():
+            column.append(row.get(name, math.nan))
+        self._n += 1
+
+    def update_last(self, row):
+        """Add or change numbers of the last row."""
+        for name, value in row.items():
+            if name not in self._columns:
+                self._columns[name] = _series([math.nan] * self._n)
+            self._columns[name][-1] = value
+
+    def last(self):
+        return self._row(self._n - 1)
+
+    def _row(self, i):
+        return {k: c[i] for k, c in self._columns.items() if not math.isnan(c[i])}
+
+    def rows(self):
+        """Every row as a dict (the names it has)."""
+        return [self._row(i) for i in range(self._n)]
 
 
 def _relayout(values, like):

@@ -417,3 +417,26 @@ def test_evaluate_and_measure_take_data_as_nettrain_does():
     for bad in ("zz", 3, [], {}):
         with pytest.raises((DataError, PortError)):
             s.evaluate(bad)
+
+
+def test_the_history_of_a_long_run_is_compact():
+    # a panel left training keeps every batch loss: 8 bytes each, not a Python float's 32
+    import tracemalloc
+
+    from lossviz import datasets
+
+    data = datasets.circle(n=1000, noise=0.1, random_seed=0)
+    s = TrainingSession(_classifier(), data.train, validation_set=data.test, batch_size=32, learning_rate=0.01,
+                        random_seed=0)
+    s.run(rounds=20)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        s.run(rounds=400)  # 16 batches a round
+        grown = sum(d.size_diff for d in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    finally:
+        tracemalloc.stop()
+    assert grown / 400 < 800, f"{grown / 400:.0f} bytes per round"
+    r = s.results()
+    assert len(r["BatchLossList"]) == s.total_batches and isinstance(r["BatchLossList"], list)
+    assert set(r["RoundMeasurements"][-1]) == {"Loss", "Accuracy", "ErrorRate"}
