@@ -243,11 +243,15 @@ def shuffled_batches(arrays: dict, perm, batch_size: int):
             yield {p: b[j:j + batch_size] for p, b in block.items()}
 
 
-def unknown_ports(arrays, allowed, what="data"):
+def unknown_ports(arrays, allowed, what="data", spec=None):
     extra = [k for k in arrays if k not in allowed]
     if extra:
+        # a target for an output whose loss takes none: say which loss that is (SoftmaxLayer() given as a loss)
+        untargeted = [t for t in getattr(spec, "terms", ()) if t.port == extra[0] and t.target is None]
+        hint = (f" (the loss on output {extra[0]!r}, {type(untargeted[0].loss).__name__}, has no 'Target' port, "
+                f"so it reads no target; is it the loss you meant?)" if untargeted else "")
         raise PortError(f"{what}: port {extra[0]!r} is not used by the training net; it reads "
-                        f"{', '.join(map(repr, allowed))}")
+                        f"{', '.join(map(repr, allowed))}{hint}")
 
 
 def read_data(net, spec, raw, what="data"):
@@ -294,7 +298,7 @@ def _read_data(net, spec, raw, what):
         allowed.append("Weight")
         if "Weight" in raw:
             arrays["Weight"] = _read_weights(spec, raw["Weight"])
-    unknown_ports(raw, allowed, what)
+    unknown_ports(raw, allowed, what, spec)
     check_lengths(arrays, what)
     check_finite(arrays, what)
     return arrays
