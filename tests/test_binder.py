@@ -71,15 +71,15 @@ def test_the_test_environment_runs_the_pinned_versions():
 
 # ---------------------------------------------------------------------- a fresh Binder environment
 # Building it (pip installs about 100 pinned packages) takes a minute or two: it starts in the
-# background when this module is collected, so it overlaps with the rest of the suite, and the test
-# below waits for it.
+# background as soon as collection ends, when this test is selected (tests/conftest.py calls
+# start_binder_build), so it overlaps with the rest of the suite, and the test below waits for it.
 _BUILD = {}
 
 
-def _start_build():
+def start_binder_build():
     import tempfile
 
-    if shutil.which("bash") is None or os.environ.get("LOSSVIZ_SKIP_BINDER_BUILD"):
+    if _BUILD or shutil.which("bash") is None or os.environ.get("LOSSVIZ_SKIP_BINDER_BUILD"):
         return
     where = Path(tempfile.mkdtemp(prefix="lossviz-binder-"))
     repo, venv = where / "repo", where / "env"
@@ -104,7 +104,6 @@ def _cleanup():
         shutil.rmtree(_BUILD["where"], ignore_errors=True)
 
 
-_start_build()
 atexit.register(_cleanup)
 
 
