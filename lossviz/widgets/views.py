@@ -407,6 +407,29 @@ def mark_label(description, most=48):
     return text if len(text) <= most else text[:most - 1] + "\u2026"
 
 
+def thin_curve(x, y, max_points=1000):
+    """At most about ``max_points`` points of a curve that look the same drawn: (x, y) arrays.
+
+    A long curve is cut into ``max_points // 2`` buckets of consecutive points and each
+    bucket keeps its lowest and its highest point, in their order (a min-max envelope: spikes
+    stay visible, which striding would drop). Drawing thousands of rounds costs Agg time in
+    proportion to the points; a 500-pixel-wide plot cannot show more than this anyway.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(y)
+    buckets = max(1, max_points // 2)
+    if n <= max_points:
+        return x, y
+    k = n // buckets
+    m = buckets * k
+    ys = y[:m].reshape(buckets, k)
+    base = np.arange(buckets)[:, None] * k
+    lo, hi = base[:, 0] + np.argmin(ys, axis=1), base[:, 0] + np.argmax(ys, axis=1)
+    pick = np.sort(np.stack([lo, hi], axis=1), axis=1).ravel()
+    pick = np.concatenate([pick, np.arange(m, n)])  # the rest, and the newest point, as they are
+    return x[pick], y[pick]
+
+
 class CurveRenderer:
     """Loss curves (rounds on x, loss on a log axis while every value is positive) as JPEG bytes.
 
@@ -427,6 +450,7 @@ class CurveRenderer:
         self.canvas = FigureCanvasAgg(self.figure)
         self.ax = self.figure.add_subplot()
         self.refit_seconds = refit_seconds
+        self.max_points = 1000  # per curve drawn (see thin_curve)
         self.xlabel, self.ylabel = xlabel, ylabel
         self._lines: dict = {}
         self._decorations: list = []
@@ -550,7 +574,7 @@ class CurveRenderer:
             self.canvas.restore_region(self._background)
         for name, line in self._lines.items():
             x, y = series.get(name, ((), ()))
-            line.set_data(x, y)
+            line.set_data(*thin_curve(x, y, self.max_points))
             self.ax.draw_artist(line)
         self.frames += 1
 

@@ -207,3 +207,15 @@ def test_panel_frames_agree_with_nettrain(classifier, disc):
     arrays = read_data(net, spec, {"Input": disc[0], "Output": disc[1]})
     mean = NetTrain(classifier, disc, "RoundLoss", random_seed=0, max_training_rounds=2, progress=None)
     assert point_losses(net, spec, arrays).mean() == pytest.approx(mean, rel=0.5)
+
+
+def test_thin_curve_keeps_the_envelope_and_the_newest_point():
+    from lossviz.widgets.views import thin_curve
+
+    x = np.arange(10_000, dtype=float)
+    y = np.sin(x / 300) + (x == 4321) * 5.0  # one spike
+    tx, ty = thin_curve(x, y, max_points=1000)
+    assert len(tx) <= 1010 and tx[-1] == x[-1] and np.all(np.diff(tx) > 0)
+    assert ty.max() == y.max() and ty.min() == y.min()  # the spike and the lowest point stay
+    short_x, short_y = thin_curve(x[:500], y[:500], max_points=1000)
+    np.testing.assert_array_equal(short_y, y[:500])
