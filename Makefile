@@ -23,7 +23,7 @@ PIP = $(PY) -m pip
 STAMP = $(VENV)/.lossviz-installed.stamp
 # Exact versions of every runtime package (Binder installs exactly these; make test installs them too).
 LOCK = binder/requirements.txt
-APP_NOTEBOOK = notebooks/05_playground.ipynb
+APP_NOTEBOOK = notebooks/07_classroom_app.ipynb
 TORCH_SPEC = torch==2.13.0
 CHROMIUM = /usr/bin/chromium
 

@@ -258,3 +258,23 @@ def test_playground_app_in_voila(voila_factory, page):
     assert seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen
     expect(page.locator(".lossviz-status").first).to_contain_text("UserStop")
+
+
+def test_the_classroom_app_in_voila(voila_factory, page):
+    """``make app``: the playground alone, served by Voila with no code: train, change a loss, stop."""
+    from playwright.sync_api import expect
+
+    app = voila_factory(NOTEBOOKS_DIR / "07_classroom_app.ipynb")
+    app.open(page)
+    page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
+    shot = app.screenshot(page, "app-0-opened")
+    assert not app.error_texts(page), f"Voila shows an error (see {shot})"
+    assert page.locator(".lossviz-panel").count() == 1, f"the app shows one panel (see {shot})"
+    code = (page.locator(".jp-CodeCell .jp-InputArea >> visible=true").count()
+            + page.locator(".jp-InputArea-editor >> visible=true").count())  # markdown cells are input areas too
+    assert code == 0, f"no code is shown (see {shot})"
+    seen = drive_panel(page, lambda name: app.screenshot(page, f"app-{name}"), "app", element_shot="app-element")
+    print(json.dumps(seen, indent=2))
+    assert seen["later_loss"] < seen["first_loss"] and seen["surface_change_early"] > 1.0, seen
+    assert seen["errors"] == 0, seen
+    expect(page.locator(".lossviz-status").first).to_contain_text("UserStop")
