@@ -1,4 +1,4 @@
-"""docs/seed_examples.md is true: every row's cell exists, stands under the page's sentence, and its unit test exists.
+"""The README's table of the five pages (cell by cell) is true: every row's cell exists, stands under the page's sentence, and its unit test exists.
 
 The table maps each example of the five seed pages to a code cell of a notebook (``In [n]``, 1-based over
 code cells). A row's cell must be preceded (in the markdown since the code cell before it) by the page's
@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE = ROOT / "docs" / "seed_examples.md"
+TABLE = ROOT / "README.md"  # its section "The five pages, cell by cell"
 
 
 def _sections():
     """``[(notebook path, [(sentence, first cell number, unit tests)])]`` from the table's sections."""
     sections = []
-    for block in re.split(r"^## ", TABLE.read_text(encoding="utf-8"), flags=re.M)[1:]:
+    for block in re.split(r"^#{2,3} ", TABLE.read_text(encoding="utf-8"), flags=re.M)[1:]:
         match = re.search(r"`(notebooks/[\w.]+\.ipynb)`", block.splitlines()[0])
         if not match:
             continue
