@@ -57,9 +57,11 @@ class Figures:
         self.figure, self.axes = figure, axes
 
     def png(self, dpi=100) -> bytes:
+        """The figure as PNG bytes (for an ``ipywidgets.Image`` or a file)."""
         return png_bytes(self.figure, dpi=dpi)
 
     def savefig(self, path, **options):
+        """Save the figure (``Figure.savefig``)."""
         self.figure.savefig(path, **options)
         return path
 
@@ -100,7 +102,7 @@ def _pyplot_owns(figure) -> bool:
     return any(manager.canvas.figure is figure for manager in Gcf.get_all_fig_managers())
 
 
-class Plot:
+class Plot(Figures):
     """Base of the plot objects: ``figure``, ``ax``, ``artists`` and ``update``.
 
     Subclasses draw in ``__init__`` and redraw in ``update``; both end with
@@ -111,7 +113,7 @@ class Plot:
     kind = "plot"
 
     def __init__(self, figure, ax):
-        self.figure = figure
+        super().__init__(figure, ax)
         self.ax = ax
         self.artists: dict = {}
 
@@ -121,15 +123,6 @@ class Plot:
 
     def update(self, *args, **kwargs):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
-
-    def png(self, dpi=100) -> bytes:
-        """The figure as PNG bytes (for an ``ipywidgets.Image`` or a file)."""
-        return png_bytes(self.figure, dpi=dpi)
-
-    def savefig(self, path, **options):
-        """Save the figure (``Figure.savefig``)."""
-        self.figure.savefig(path, **options)
-        return path
 
     def __repr__(self):
         title = self.ax.get_title() or self.ax.get_ylabel()
