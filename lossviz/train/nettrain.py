@@ -11,6 +11,7 @@ from ..errors import ParameterError
 from ..net.layer import Layer
 from .results import ALIASES, PROPERTIES
 from .checks import check_callbacks, check_int, check_positive
+from .lrfinder import RANGE_TEST_STEPS
 from .session import TrainingDivergedWarning, TrainingSession, TrainingStalledWarning
 from .spec import Automatic
 
@@ -18,6 +19,9 @@ __all__ = ["NetTrain", "TrainingDivergedWarning", "TrainingStalledWarning"]
 
 #: about this many gradient steps when max_training_rounds is not given
 AUTOMATIC_STEPS = 2000
+#: a learning-rate range test with less work than this (parameters x batch size x steps, about the
+#: multiply-adds) runs whole, without a time limit: a fraction of a second here
+RANGE_TEST_UNTIMED_WORK = 2e8
 
 
 def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validation_set=None,
@@ -67,10 +71,11 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         where ADAM's 0.001 would still be far off after 2000 steps. The choice
         is in ``results["LearningRate"]`` and ``results["LearningRateSearch"]``
         (rates, losses, rule, seconds); it costs at most 100 extra batches
-        (a few percent of the default 2000), at most 2 seconds (a tenth of
-        ``time_goal`` when that is less) unless ``random_seed`` is given
-        (then all 100 run, so that the same seed gives the same net), and is
-        not counted in ``TotalTrainingTime``. Give a number to skip the test.
+        (a few percent of the default 2000), and is not counted in
+        ``TotalTrainingTime``. A big net's test stops after 2 seconds (a tenth
+        of ``time_goal`` when that is less) unless ``random_seed`` is given;
+        a small one (under :data:`RANGE_TEST_UNTIMED_WORK`) always runs whole,
+        so its choice never depends on how busy the machine is. Give a number to skip the test.
     learning_rate_schedule : None, "Cosine", "Linear" or f(progress) -> factor
     l2_regularization, gradient_clipping : float
         Weight decay added to the gradient; clipping of the gradient's global norm.
@@ -150,8 +155,12 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         training_stopping_criterion=training_stopping_criterion, working_precision=working_precision,
         callbacks=callbacks)
     if learning_rate is None:
-        # bounded in time (a tenth of a time goal at most), unless a random_seed asks for the same net every time
-        limit = None if random_seed is not None else (min(2.0, 0.1 * time_goal) if time_goal else 2.0)
+        # bounded in time (a tenth of a time goal at most) only when it is big enough to take long: a small
+        # test runs whole, so its choice never depends on the machine's load; a random_seed asks for the
+        # same net every time
+        small = session.parameter_count * session.batch_size * RANGE_TEST_STEPS <= RANGE_TEST_UNTIMED_WORK
+        limit = (None if random_seed is not None or small else
+                 (min(2.0, 0.1 * time_goal) if time_goal else 2.0))
         session.find_learning_rate(max_seconds=limit)
     if max_rounds is None and not time_goal:
         batches_per_round = math.ceil(session.n / session.batch_size)

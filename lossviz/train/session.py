@@ -205,6 +205,11 @@ class TrainingSession:
         return np.array([t.scale for t in self.spec.terms for _ in t.names])
 
     @property
+    def parameter_count(self):
+        """Number of scalar parameters trained."""
+        return int(sum(leaf.size for leaf in self._engine.leaves))
+
+    @property
     def net(self):
         """The current net: a copy of the net with the current parameters."""
         return self._net.with_params(self._engine.params())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -155,6 +156,17 @@ def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> di
     }
 
 
+#: an untrained two-class softmax net starts near the chance-level cross-entropy ln 2 = 0.69
+CHANCE_LOSS = math.log(2)
+
+
+def loss_fell(seen) -> bool:
+    """The loss readout fell: from its first reading, or (the teaching net learns within the first
+    second, and the readout is one batch's loss, which is noisy) far below chance level by then."""
+    first, later = seen["first_loss"], seen["later_loss"]
+    return later is not None and (later < first or later < CHANCE_LOSS / 4)
+
+
 @pytest.fixture(scope="module")
 def panel_lab(lab_factory, tmp_path_factory):
     """A JupyterLab on a folder with the two panel notebooks of this module."""
@@ -174,7 +186,7 @@ def test_panel_trains_live_in_jupyterlab(panel_lab, page):
     seen = drive_panel(page, lambda name: lab.screenshot(page, f"lab-panel-{name}"), "lab",
                        element_shot="lab-panel-element")
     print(json.dumps(seen, indent=2))
-    assert seen["first_loss"] is not None and seen["later_loss"] < seen["first_loss"], seen
+    assert seen["first_loss"] is not None and loss_fell(seen), seen
     assert seen["surface_change_early"] > 1.0 and seen["surface_change_later"] > 0.2, seen
     assert seen["errors"] == 0, seen
 
@@ -254,7 +266,7 @@ def test_playground_app_in_voila(voila_factory, page):
         images = widget.locator("img")
         assert images.count() >= 1 and all(images.nth(i).get_attribute("src") for i in range(images.count()))
         element_screenshot(widget, name)
-    assert seen["later_loss"] < seen["first_loss"], seen
+    assert loss_fell(seen), seen
     assert seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen
     expect(page.locator(".lossviz-status").first).to_contain_text("UserStop")
@@ -275,6 +287,6 @@ def test_the_classroom_app_in_voila(voila_factory, page):
     assert code == 0, f"no code is shown (see {shot})"
     seen = drive_panel(page, lambda name: app.screenshot(page, f"app-{name}"), "app", element_shot="app-element")
     print(json.dumps(seen, indent=2))
-    assert seen["later_loss"] < seen["first_loss"] and seen["surface_change_early"] > 1.0, seen
+    assert loss_fell(seen) and seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen
     expect(page.locator(".lossviz-status").first).to_contain_text("UserStop")

@@ -19,7 +19,8 @@ from lossviz import (
     TrainingSession,
 )
 from lossviz.errors import DataError, ParameterError, PortError, SpecError
-from lossviz.train import TrainingDivergedWarning, TrainingStalledWarning, session as session_module
+from lossviz.train import TrainingDivergedWarning, TrainingStalledWarning, nettrain as nettrain_module
+from lossviz.train import session as session_module
 from lossviz.train.optimizers import ADAM
 
 RNG = np.random.default_rng(0)
@@ -445,3 +446,22 @@ def test_the_history_of_a_long_run_is_compact():
     r = s.results()
     assert len(r["BatchLossList"]) == s.total_batches and isinstance(r["BatchLossList"], list)
     assert set(r["RoundMeasurements"][-1]) == {"Loss", "Accuracy", "ErrorRate"}
+
+
+def test_a_small_nets_learning_rate_test_runs_whole_whatever_the_machines_load(monkeypatch):
+    # a wall-clock limit would make the chosen rate depend on the load; a small test has none
+    from lossviz.train import lrfinder
+
+    limits = []
+    original = TrainingSession.find_learning_rate
+
+    def spy(self, steps=lrfinder.RANGE_TEST_STEPS, max_seconds=lrfinder.RANGE_TEST_SECONDS):
+        limits.append(max_seconds)
+        return original(self, steps=steps, max_seconds=max_seconds)
+
+    monkeypatch.setattr(TrainingSession, "find_learning_rate", spy)
+    NetTrain(_regressor(), (X, Y), max_training_rounds=1, progress=None)
+    assert limits == [None]
+    monkeypatch.setattr(nettrain_module, "RANGE_TEST_UNTIMED_WORK", 0)
+    NetTrain(_regressor(), (X, Y), max_training_rounds=1, progress=None)
+    assert limits[-1] == 2.0
