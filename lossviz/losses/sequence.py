@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
 from ..errors import DataError, ShapeError
 from ..net.ports import VARYING
-from .base import BATCH_FIRST, LossLayer, class_count, class_indices
+from .base import BATCH_FIRST, LossLayer, _all_within, class_count, class_indices
 from .primitives import log_softmax
 from .options import OptionSpec
 from .registry import register
@@ -111,6 +112,14 @@ class CTCLossLayer(LossLayer):
     def check(self, data):
         steps, classes = anp.shape(data["Input"])[1:]
         blank = self._blank(classes)
+        labels = np.asarray(getval(data["Target"]))
+        first = 1 if blank == 0 else 0  # the classes that are not the blank: first .. first + classes - 2
+        if (labels.dtype.kind in "iu" and labels.ndim == 2 and 2 * labels.shape[1] - 1 <= steps
+                and _all_within(labels, first, first + classes - 2)):
+            # the usual batch, in two reductions: no padding, no blank, and no target can need more steps
+            # than the Input has (a target of L labels needs at most 2 L - 1)
+            data["Target"] = labels.astype(np.int64, copy=False)
+            return
         labels = class_indices(self, "Target", data["Target"], classes, ignore_index=-1)
         name = type(self).__name__
         if np.any(labels == blank):

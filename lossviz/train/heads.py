@@ -36,7 +36,7 @@ weights, zero where the index is ``ignore_index``):
 ``dL/dz = c (onehot_y - p)``, ``c = dL/dlog p_y``; "kl" (on a SoftmaxLayer's
 logits) and "kl_div" ``mean_j t_j (log t_j - log p_j)``; "multiclass_hinge".
 Per example: "triplet", "cosine_embedding", "gll" (mean and variance),
-"mmd" (Gaussian kernel, sample sets), "ctc" (forward-backward in log space).
+"mmd" (Gaussian kernel, sample sets), "ctc" (forward-backward on scaled probabilities).
 The cross-entropies on logits stay finite where softmax saturates (the
 layer clamps ``log p`` at -100 there); elsewhere they equal the layer to
 rounding.
@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
-from .fused import _rows, _shifted_exp, row_sums
+from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
 __all__ = ["make_head", "LOGIT_LOSSES"]
@@ -417,59 +417,70 @@ class _CTC(_Head):
     zero, no underflow; the scales add up to ``log p``). ``L = -log p``; with the state occupancies
     ``occ_t(s) = alpha_t(s) beta_t(s) / sum_s alpha_t(s) beta_t(s)``,
     ``dL/dx_t(c) = softmax(x_t)(c) - sum_{s: l'_s = c} occ_t(s)``.
+
+    The recursions run state-major, on (S, B) arrays: the shifts ``s - 1``, ``s - 2`` are row offsets
+    of a buffer with two zero rows, and the sums over states add whole rows, so each time step is a
+    handful of numpy calls on contiguous blocks whatever the batch size. The emissions are one gather
+    of the softmax (flat indices ``(b, t, l'_s)``), the occupancies go back to classes by one bincount.
+    The softmax runs in the working precision, the dynamic program and the gradient in float64.
     """
 
     def loss(self, ins, buf):
         x, labels = self._checked(ins)
         B, T, C = x.shape
         blank = C - 1 if self.layer.blank_label == "last" else 0
-        x64 = np.asarray(x, np.float64).reshape(B * T, C)
-        m = np.empty(B * T)
-        _rows(np.maximum, x64, m)
-        e = np.exp(x64 - m[:, None])
-        p = (e / row_sums(e)[:, None]).reshape(B, T, C)
-        lengths = np.sum(labels >= 0, axis=1)
+        z = x.reshape(B * T, C)  # the softmax in the working precision, the dynamic program in float64
+        m = np.empty((B * T, 1), x.dtype)
+        s = np.empty((B * T, 1), x.dtype)
+        e = np.empty(z.shape, x.dtype)
+        _shifted_exp(z, e, m, s)
+        p = e / s  # (B T, C)
+        lengths = _add.reduce(labels >= 0, 1, np.int64)
         S = 2 * labels.shape[1] + 1
-        ext = np.full((B, S), blank)
-        ext[:, 1::2] = np.where(labels >= 0, labels, blank)
-        skip = np.zeros((B, S))
-        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-        onehot = np.zeros((B, S, C))
-        np.put_along_axis(onehot, ext[:, :, None], 1.0, axis=2)
-        emit = np.matmul(p, onehot.transpose(0, 2, 1))  # (B, T, S): p_t(l'_s)
-        alpha, beta = np.empty_like(emit), np.empty_like(emit)
+        ext = np.full((S, B), blank)  # l'_s per example, state-major
+        ext[1::2] = np.where(labels >= 0, labels, blank).T
+        skip = np.zeros((S + 2, B))  # rows S, S + 1 stay 0: the backward shift reads them
+        skip[2:S] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+        index = (np.arange(T) * C)[:, None, None] + (np.arange(B) * (T * C) + ext)
+        emit = p.ravel()[index].astype(np.float64)  # (T, S, B): p_t(l'_s)
+        # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s); each step
+        # sits in rows 2: of a buffer whose two first rows are 0, so alpha_{t-1}(s-1) and (s-2) are views
+        alpha = np.zeros((T, S + 2, B))
         scales = np.empty((T, B))
-        # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s): the previous
-        # step sits in a buffer with two leading zero columns, so the shifts are views
-        pad = np.zeros((B, S + 2))
-        a = emit[:, 0].copy()
-        a[:, 2:] = 0.0
+        tmp = np.empty((S, B))
+        a0 = alpha[0, 2:]
+        a0[:2] = emit[0, :2]
         for t in range(T):
+            a = alpha[t, 2:]
             if t:
-                a = pad[:, 2:] + pad[:, 1:-1]
-                a += pad[:, :-2] * skip
-                a *= emit[:, t]
-            scales[t] = row_sums(a)
-            a /= scales[t][:, None]
-            alpha[:, t] = pad[:, 2:] = a
-        rows = np.arange(B)
-        final = np.zeros((B, S))
-        final[rows, 2 * lengths] = 1.0
-        final[rows, np.maximum(2 * lengths - 1, 0)] += lengths > 0
-        log_p = np.log(scales).sum(axis=0) + np.log(row_sums(alpha[:, T - 1] * final))
+                prev = alpha[t - 1]
+                np.add(prev[2:], prev[1:-1], out=a)
+                np.multiply(prev[:-2], skip[:S], out=tmp)
+                a += tmp
+                a *= emit[t]
+            _add.reduce(a, 0, None, scales[t])
+            a /= scales[t]
+        alpha = alpha[:, 2:]
+        states = np.arange(S)[:, None]
+        final = (states == 2 * lengths) | (states == 2 * lengths - 1)  # the states a path may end in (S, B)
+        log_p = _add.reduce(np.log(scales), 0) + np.log(_add.reduce(alpha[T - 1], 0, where=final))
         # beta_t(s) = sum over s' in {s, s+1, s+2 (if skip(s+2))} of beta_{t+1}(s') p_{t+1}(l'_s'):
-        # two trailing zero columns make the backward shifts views
-        pad_b, pad_skip = np.zeros((B, S + 2)), np.zeros((B, S + 2))
-        beta[:, T - 1] = final / row_sums(final)[:, None]
+        # q = beta_{t+1} p_{t+1} in a buffer with two trailing zero rows makes the shifts views
+        beta = np.empty((T, S, B))
+        beta[T - 1] = final
+        beta[T - 1] /= _add.reduce(final, 0, np.float64)
+        q = np.zeros((S + 2, B))
         for t in range(T - 2, -1, -1):
-            np.multiply(beta[:, t + 1], emit[:, t + 1], out=pad_b[:, :S])
-            np.multiply(pad_b[:, :S], skip, out=pad_skip[:, :S])
-            b = pad_b[:, :S] + pad_b[:, 1:S + 1]
-            b += pad_skip[:, 2:]
-            beta[:, t] = b / row_sums(b)[:, None]
-        occupancy = (alpha * beta).reshape(B * T, S)
-        occupancy /= row_sums(occupancy)[:, None]
-        buf.grad = p - np.matmul(occupancy.reshape(B, T, S), onehot)
+            b = beta[t]
+            np.multiply(beta[t + 1], emit[t + 1], out=q[:S])
+            np.add(q[:S], q[1:S + 1], out=b)
+            np.multiply(q[2:], skip[2:], out=tmp)
+            b += tmp
+            b /= _add.reduce(b, 0)
+        occupancy = alpha * beta
+        occupancy /= _add.reduce(occupancy, 1)[:, None]
+        taken = np.bincount(index.ravel(), weights=occupancy.ravel(), minlength=B * T * C)
+        buf.grad = (p.ravel() - taken).reshape(B, T, C)  # float64
         return (-log_p).astype(x.dtype, copy=False)
 
     def grad(self, gL, buf):

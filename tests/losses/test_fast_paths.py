@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from autograd import grad
 from autograd.test_util import check_grads
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lossviz.errors import DataError
 from lossviz.losses import CrossEntropyLossLayer, get
@@ -182,3 +184,40 @@ def test_pick_is_the_masked_sum_and_its_gradient(rng):
     np.testing.assert_array_equal(grad(lambda v: anp.sum(g * pick(v, y)))(x), grad(lambda v: anp.sum(g * masked(v)))(x))
     np.random.seed(0)
     check_grads(lambda v: pick(v, y), modes=["rev"], order=1)(x)
+
+
+# ------------------------------------------------------------------ CTC targets
+def _ctc_target_problem(labels, steps, classes, blank):
+    """What the CTC layer must refuse, in plain Python: None for a valid batch of targets."""
+    for row in labels.tolist():
+        if any(v < -1 or v >= classes for v in row):
+            return "range"
+        if blank in row:
+            return "blank"
+        kept = [v for v in row if v >= 0]
+        if row[:len(kept)] != kept:
+            return "padding"
+        if len(kept) + sum(a == b for a, b in zip(kept, kept[1:])) > steps:
+            return "steps"
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 5), st.sampled_from(["last", "first"]), st.integers(0, 4), st.data())
+def test_ctc_target_check_verdicts(steps, classes, blank_label, length, data):
+    """The CTC check accepts a usual batch in two reductions; the verdicts are the full checks'."""
+    rows = data.draw(st.integers(1, 4))
+    entries = data.draw(st.lists(st.integers(-2, classes), min_size=rows * length, max_size=rows * length))
+    dtype = data.draw(st.sampled_from([np.int64, np.int32, np.float64]))
+    labels = np.array(entries, dtype=dtype).reshape(rows, length)
+    layer = get("ctc", blank_label=blank_label)
+    blank = classes - 1 if blank_label == "last" else 0
+    problem = _ctc_target_problem(labels, steps, classes, blank)
+    batch = {"Input": np.zeros((len(labels), steps, classes)), "Target": labels}
+    if problem is None:
+        layer.check(batch)
+        assert batch["Target"].dtype == np.int64
+        np.testing.assert_array_equal(batch["Target"], labels)
+    else:
+        with pytest.raises(DataError):
+            layer.check(batch)
