@@ -689,3 +689,65 @@ def make_loss_config(name, side, sizes, batch, rounds_of=8):
         return value
 
     return step
+
+
+# ====================================================================== user functions (issue 11's last clause)
+# Nets and losses built from user Python functions train through the compiled step too, autograd confined to
+# the user's layers and losses (float64: a user function may not be float32-safe). Measured against PyTorch
+# eager doing the same ops.
+def _x_tanh_x(x):
+    import autograd.numpy as anp
+
+    return x * anp.tanh(x)
+
+
+def _pseudo_huber(input, target):
+    """sqrt(1 + d^2) - 1: a loss written by a user."""
+    import autograd.numpy as anp
+
+    d = input - target
+    return anp.sqrt(1.0 + d * d) - 1.0
+
+
+class _User:
+    """The 2-16-16 trunk (x tanh(x) activations when ``user_layer``, else Tanh), Linear(k), real targets; the
+    user's pseudo-Huber loss when ``user_loss``, else MSE."""
+
+    def __init__(self, user_layer, user_loss):
+        self.user_layer, self.user_loss = user_layer, user_loss
+
+    def lossviz(self, sizes, X):
+        from lossviz import ElementwiseLayer, NetChain
+        from lossviz.losses.custom import function_loss
+
+        layers = []
+        for n in sizes[1:-1]:
+            layers += [n, ElementwiseLayer(_x_tanh_x) if self.user_layer else "Tanh"]
+        loss = function_loss(_pseudo_huber, "pseudo_huber")() if self.user_loss else _lv("mse")()
+        return NetChain(layers + [K], input=sizes[0]), {"Input": X, "Output": _targets("real", X, K)}, loss
+
+    def torch(self, sizes, X):
+        import torch
+
+        class XTanhX(torch.nn.Module):
+            def forward(self, x):
+                return x * torch.tanh(x)
+
+        layers = []
+        for a, b in zip(sizes[:-2], sizes[1:-1]):
+            layers += [torch.nn.Linear(a, b), XTanhX() if self.user_layer else torch.nn.Tanh()]
+        net = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], K))
+        Xt, T = torch.tensor(X, dtype=torch.float32), torch.tensor(_targets("real", X, K), dtype=torch.float32)
+
+        def loss(idx):
+            d = net(Xt[idx]) - T[idx]
+            return (torch.sqrt(1.0 + d * d) - 1.0).mean() if self.user_loss else (d * d).mean()
+
+        return net, loss
+
+
+LOSS_CONFIGS.update({
+    "user function: x*tanh(x) trunk + user loss": _User(True, True),
+    "user function: x*tanh(x) trunk, mse": _User(True, False),
+    "user function: user loss (pseudo-Huber) on the tanh trunk": _User(False, True),
+})

@@ -98,9 +98,10 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         Called with a :class:`TrainingEvent` after every batch and round;
         returning "StopTraining" stops training.
     working_precision : "Real32" (default) or "Real64"
-        Arithmetic of the compiled training step, which trains every net made
-        of built-in layers and losses (see :mod:`lossviz.train.plan`); nets and
-        losses written as Python functions train through autograd in float64.
+        Arithmetic of the compiled training step, which trains every net and
+        loss (see :mod:`lossviz.train.plan`); a net or a loss with a layer or
+        loss written as a Python function trains in float64 (autograd runs on
+        those layers alone; a user function may not be float32-safe).
         "Real32" is the default, as in Wolfram's
         NetTrain and PyTorch: about twice as fast on wide nets, and it agrees
         with "Real64" to float32 rounding (losses to about 1e-6 relative).

@@ -237,15 +237,25 @@ class EuclideanDistanceOp(_Op):
 class LayerVJPOp(_Op):
     """Any layer, by autograd: ``apply`` traced on the batch, its VJP run backward.
 
-    Parameters are read from views of the flat vector (``bind``), their
-    gradients written to views of the flat gradient; an input that carries
-    no gradient (data) is closed over, not traced. The result is cast to the
-    step's dtype.
+    This is how a plan runs a layer without a closed form, among them every
+    layer and loss built from a user Python function: autograd on this one
+    layer, the ops around it in closed form. Parameters are read from views
+    of the flat vector (``bind``), their gradients written to views of the
+    flat gradient. Only what carries a gradient is traced, each array as its
+    own root (no container boxes: a tuple or dict of boxes costs autograd
+    about as much as the layer's arithmetic); an input that carries no
+    gradient (data) is closed over. A loss layer
+    that keeps :class:`~lossviz.losses.base.LossLayer`'s ``apply`` reads and
+    checks its data untraced, and traces its elementwise loss and the
+    reduction only. Outputs are cast to the step's dtype (float outputs;
+    integer ones stay).
     """
 
     threadsafe = False
 
     def __init__(self, layer, path, param_paths, dtype=None):
+        from ..losses.base import LossLayer
+
         self.layer, self.path = layer, path
         self.in_ports, self.out_ports = tuple(layer.inputs), tuple(layer.outputs)
         self.param_paths = param_paths  # the layer's leaves, relative to its own tree
@@ -253,6 +263,8 @@ class LayerVJPOp(_Op):
         self.template = layer.params if self.has_params else None
         self.grad_ports = ()  # the inputs that carry a gradient (set by the plan)
         self._views = []
+        # LossLayer.apply = _reduce(elementwise(_read(inputs))): _read (checks) need not be traced
+        self._loss = isinstance(layer, LossLayer) and type(layer).apply is LossLayer.apply
 
     def bind(self, views):
         self._views = [views[self.path + p] for p in self.param_paths]
@@ -274,40 +286,136 @@ class LayerVJPOp(_Op):
         return {n: _cast(out[n], buf.dtype) for n in self.out_ports}
 
     def forward(self, ins, buf):
-        from autograd import make_vjp
-        from autograd.builtins import tuple as traced_tuple
-
+        layer, outs_names, k = self.layer, self.out_ports, len(self._views)
         traced = [p for p in self.in_ports if p in self.grad_ports and p in ins]
         fixed = {p: v for p, v in ins.items() if p not in traced}
-        layer, outs_names = self.layer, self.out_ports
+        read = False
+        if self._loss and not self.has_params:
+            data = layer._read(ins)  # the layer's own checks, on the plain arrays
+            if all(data[p] is ins[p] for p in traced):  # nothing it converted carries a gradient
+                fixed, read = data, True
 
-        def run(args):
-            leaves, xs = args
+        def run(boxes):
             values = dict(fixed)
-            values.update(zip(traced, xs))
-            out = layer.apply(self._params(list(leaves)), values)
-            return traced_tuple(out[n] for n in outs_names)
+            values.update(zip(traced, boxes[k:]))
+            if read:  # LossLayer.apply after its _read
+                out = {"Loss": layer._reduce(layer.elementwise(values), values.get("Weight"), layer.mask(values))}
+            else:
+                out = layer.apply(self._params(boxes[:k]), values)
+            return [out[n] for n in outs_names]
 
-        vjp, outs = make_vjp(run)((tuple(self._views), tuple(ins[p] for p in traced)))
-        buf.vjp, buf.traced, buf.outs = vjp, traced, outs
+        outs, buf.ends, buf.roots = _trace(run, list(self._views) + [ins[p] for p in traced])
+        for n, v in zip(outs_names, outs):
+            if np.asarray(v).dtype == object:
+                raise _not_differentiable(layer, self.path, n, v)
+        buf.traced = traced
+        buf.shapes = {p: np.shape(ins[p]) for p in self.grad_ports if p in ins}
         return {n: _cast(v, buf.dtype) for n, v in zip(outs_names, outs)}
 
     def backward(self, gouts, buf, wanted):
-        gs = tuple(gouts[n] if gouts.get(n) is not None else np.zeros_like(o)
-                   for n, o in zip(self.out_ports, buf.outs))
-        gleaves, gxs = buf.vjp(gs)
-        for view, g in zip(buf.gviews, gleaves):
-            np.copyto(view, g, casting="unsafe")
+        gs = [gouts[n] if gouts.get(n) is not None else None for n in self.out_ports]
+        grads = _backward(buf.ends, gs, buf.roots)
+        k = len(buf.gviews)
+        for view, g in zip(buf.gviews, grads[:k]):
+            if g is None:
+                view[...] = 0.0
+            else:
+                np.copyto(view, g, casting="unsafe")
+        got = dict(zip(buf.traced, grads[k:]))
         out, seen = {}, set()
-        for p, g in zip(buf.traced, gxs):
-            if p in wanted:  # a fresh array per port: the plan's ops may change theirs in place
-                g = np.array(g, dtype=buf.dtype) if id(g) in seen else np.asarray(g, dtype=buf.dtype)
-                seen.add(id(g))
-                out[p] = g
+        for p in wanted:
+            if p not in buf.shapes:  # no value came in
+                continue
+            g = got.get(p)
+            if g is None:  # no path to the outputs: 0
+                out[p] = np.zeros(buf.shapes[p], buf.dtype)
+                continue
+            if np.shape(g) != buf.shapes[p]:
+                g = np.broadcast_to(g, buf.shapes[p])
+            # a fresh array per port (autograd may hand one array to two): the plan's ops change theirs in place
+            g = np.array(g, dtype=buf.dtype) if id(g) in seen or not g.flags.writeable else \
+                np.asarray(g, dtype=buf.dtype)
+            seen.add(id(g))
+            out[p] = g
         return out
 
     def work(self):
         return 0
+
+
+class _Ends:
+    """A node whose parents are a layer's output nodes: autograd's toposort from several outputs."""
+
+    __slots__ = ("parents",)
+
+    def __init__(self, parents):
+        self.parents = parents
+
+
+def _trace(fun, values):
+    """``fun(boxes) -> [outputs]`` traced by autograd with each of ``values`` its own root.
+
+    Returns the output values, their nodes (None for an output that does not depend on ``values``) and
+    the root nodes (:func:`_backward` takes them).
+    """
+    from autograd.core import VJPNode
+    from autograd.tracer import isbox, new_box, trace_stack
+
+    with trace_stack.new_trace() as t:
+        roots = [VJPNode.new_root() for _ in values]
+        boxes = [new_box(v, t, r) for v, r in zip(values, roots)]
+        outs = fun(boxes)
+        vals, ends = [], []
+        for o in outs:
+            if isbox(o) and o._trace == t:
+                vals.append(o._value)
+                ends.append(o._node)
+            else:
+                vals.append(o)
+                ends.append(None)
+    return vals, ends, roots
+
+
+def _backward(ends, gs, roots):
+    """Autograd's backward pass from several outputs (nodes ``ends``, gradients ``gs``) to ``roots``:
+    the gradient of each root, None where no output depends on it."""
+    from autograd.core import add_outgrads
+    from autograd.util import toposort
+
+    outgrads = {}
+    for node, g in zip(ends, gs):
+        if node is not None and g is not None:
+            outgrads[node] = add_outgrads(outgrads.get(node), g)
+    got = {}
+    if outgrads:
+        top = _Ends(list(outgrads))
+        for node in toposort(top):
+            if node is top:
+                continue
+            outgrad = outgrads.pop(node)
+            if not node.parents:  # a root
+                got[node] = outgrad[0]
+                continue
+            for parent, ingrad in zip(node.parents, node.vjp(outgrad[0])):
+                outgrads[parent] = add_outgrads(outgrads.get(parent), ingrad)
+    return [got.get(r) for r in roots]
+
+
+def _not_differentiable(layer, path, port, value):
+    from ..errors import NetTypeError
+
+    where = f" at {'/'.join(path)}" if path else ""
+    return NetTypeError(
+        f"{type(layer).__name__}{where}: port {port!r} came out as an array of Python objects "
+        f"({_short_repr(value)}) when autograd traced it, so its gradient cannot be computed; write the "
+        f"layer's function with autograd.numpy (import autograd.numpy as anp; anp.tanh, anp.where ...), "
+        f"not with numpy functions that autograd cannot see into (np.vectorize, np.asarray, Python loops "
+        f"that fill an array)")
+
+
+def _short_repr(value, limit=80):
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _cast(v, dtype):

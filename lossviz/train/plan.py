@@ -1,4 +1,4 @@
-"""The compiled training plan: any net of built-in layers and any built-in losses, one numpy step.
+"""The compiled training plan: any net and any losses, one numpy step.
 
 :func:`compile_net` flattens a net (nested NetGraphs and NetChains, shared
 trunks, several outputs, loss layers inside the graph) into nodes in
@@ -11,15 +11,28 @@ forward into preallocated buffers, and backward from the seeds
 ``d total / d L_b = scale / B``, accumulating where a slot feeds several
 nodes (a shared trunk).
 
+Layers and losses without a closed form, among them every layer and loss
+built from a user Python function (``ElementwiseLayer(lambda x: ...)``, a
+ThreadingLayer, a user's subclass of a layer or a net, a
+:class:`~lossviz.losses.custom.FunctionLossLayer`), run inside the plan as
+:class:`~lossviz.train.ops.LayerVJPOp`: autograd on that one layer, every
+built-in layer around it keeping its closed-form op.
+
 Parameters live in ONE flat vector (``leaves == [flat]``) with per-layer
 views in the sorted-key order of the parameter tree
 (:func:`lossviz.train.trees.tree_items`); gradients go to views of one flat
 gradient vector. ``working_precision="Real32"`` keeps both, the buffers and
-the arithmetic in float32; :meth:`CompiledStep.params` returns float64.
+the arithmetic in float32, except for a net or a loss built from a user
+Python function, which computes in float64 (a user function may not be
+float32-safe; :func:`working_dtype` is the one place that decides);
+:meth:`CompiledStep.params` returns float64.
 
 :meth:`CompiledStep.set_spec` swaps the heads and the scales (a student
 changing a loss, an option or a ``Scaled`` factor between batches) and keeps
-every node, op and buffer of the net.
+every node, op and buffer of the net (between user and built-in losses too);
+it returns False, and the caller makes a new step, only when the new spec
+reads a port the net does not have or needs the other precision (asked for
+"Real32", a built-in net switching between a built-in loss and a user loss).
 
 Large batches are split in two halves computed on two threads (numpy
 releases the GIL in products and large ufuncs) when every op is a numpy
@@ -36,7 +49,7 @@ from .ops import (ActivationOp, EuclideanDistanceOp, LayerVJPOp, LinearOp, Softm
                   size_of)
 from .trees import tree_items, tree_rebuild
 
-__all__ = ["CompiledStep", "compile_net", "check_spec", "why_not_compiled", "user_function"]
+__all__ = ["CompiledStep", "compile_net", "check_spec", "why_not_compiled", "user_function", "working_dtype"]
 
 
 class Node:
@@ -54,10 +67,11 @@ class Node:
 
 class Trunk:
     """The compiled net: ``nodes`` in order, slots of the graph's ``inputs`` and ``outputs``,
-    ``producer[slot]`` (the node writing it) and ``dims[slot]`` (per-example shape)."""
+    ``producer[slot]`` (the node writing it), ``dims[slot]`` (per-example shape), and ``user``: the
+    sentence of :func:`user_function` naming a layer built from a user function, or None."""
 
-    def __init__(self, nodes, inputs, outputs, dims):
-        self.nodes, self.inputs, self.outputs, self.dims = nodes, inputs, outputs, dims
+    def __init__(self, nodes, inputs, outputs, dims, user=None):
+        self.nodes, self.inputs, self.outputs, self.dims, self.user = nodes, inputs, outputs, dims, user
         self.producer = {s: n for n in nodes for s in n.outs.values()}
         self.grad_slots = set()  # slots that depend on parameters
         for n in nodes:
@@ -72,11 +86,17 @@ class Trunk:
 
 # ====================================================================== user functions
 def user_function(net):
-    """A sentence naming the first layer built from a user Python function, or None."""
+    """A sentence naming the first layer (or loss) of ``net`` built from a user Python function, or None.
+
+    Such layers compile too (as :class:`~lossviz.train.ops.LayerVJPOp`); they decide the precision
+    (:func:`working_dtype`).
+    """
     from ..net.embedding import NetPairEmbeddingOperator
     from ..net.graph import NetGraph
     from ..net.layers import ElementwiseLayer, ThreadingLayer
 
+    if not type(net).__module__.startswith("lossviz."):  # a user's class, or a loss made from a function
+        return f"{type(net).__name__} is not a built-in {'loss' if getattr(net, 'is_loss', False) else 'layer'}"
     if isinstance(net, NetGraph):
         for name, layer in net.layers.items():
             found = user_function(layer)
@@ -91,9 +111,33 @@ def user_function(net):
         return None
     if getattr(net, "is_loss", False) and not _builtin_loss(net):
         return f"{type(net).__name__} is not a built-in loss"
-    if not type(net).__module__.startswith("lossviz."):
-        return f"{type(net).__name__} is not a built-in layer"
     return None
+
+
+def spec_user_function(spec):
+    """A sentence naming the first loss of ``spec`` built from a user Python function, or None."""
+    for term in spec.terms:
+        found = user_function(term.loss) if term.loss is not None else None
+        if found:
+            return found
+    return None
+
+
+def working_dtype(trunk, spec, working_precision):
+    """``(dtype, reason)``: what a CompiledStep computes ``spec`` on ``trunk`` in, and why not as asked.
+
+    The one place that decides the precision: ``working_precision`` ("Real64"
+    or "Real32"; reason None), except float64 when "Real32" is asked for a
+    net or a loss of ``spec`` built from a user Python function (reason: the
+    sentence naming it): autograd computes such a function in whatever
+    precision it is given, and a user function may not be float32-safe.
+    """
+    check_precision(working_precision)
+    if working_precision != "Real64":
+        found = trunk.user or spec_user_function(spec)
+        if found:
+            return np.dtype(np.float64), found
+    return np.dtype(PRECISIONS[working_precision]), None
 
 
 def _builtin_loss(layer):
@@ -134,12 +178,13 @@ def _flatten(layer, path, feeds, nodes, dims, copy=()):
     from ..net.embedding import NetPairEmbeddingOperator
     from ..net.graph import NetGraph
 
-    if isinstance(layer, NetPairEmbeddingOperator) and layer.distance == "EuclideanDistance":
+    if isinstance(layer, NetPairEmbeddingOperator) and layer.distance == "EuclideanDistance" \
+            and type(layer).apply is NetPairEmbeddingOperator.apply:
         pair = _flatten_pair(layer, path, feeds, dims, copy)
         if pair is not None:
             nodes += pair
             return pair[-1].outs
-    if isinstance(layer, NetGraph):
+    if isinstance(layer, NetGraph) and type(layer).apply is NetGraph.apply:  # else its own apply: one op
         values = {}
         for name in layer.order:
             sub = layer.layers[name]
@@ -184,9 +229,6 @@ def compile_net(net):
     """The :class:`Trunk` of ``net``, or the reason it cannot be compiled (a sentence)."""
     if not net.initialized:
         return "the net is not initialized"
-    found = user_function(net)
-    if found:
-        return found
     inputs = {p: ("in", p) for p in net.inputs}
     dims = {s: net.inputs[p].dims for p, s in inputs.items()}
     nodes = []
@@ -200,7 +242,7 @@ def compile_net(net):
     missing = [p for p, _ in tree_items(net.params or {}) if p not in covered]
     if missing:
         return f"parameter {'/'.join(missing[0])} belongs to no op"
-    return Trunk(nodes, inputs, outputs, dims)
+    return Trunk(nodes, inputs, outputs, dims, user_function(net))
 
 
 def why_not_compiled(net, spec):
@@ -212,15 +254,14 @@ def why_not_compiled(net, spec):
 
 
 def check_spec(trunk, spec):
-    """None if the compiled ``trunk`` can compute ``spec`` (its ports exist, its losses are built in),
-    else the reason (a sentence)."""
+    """None if the compiled ``trunk`` can compute ``spec`` (its ports exist), else the reason (a sentence).
+
+    Any loss can: a built-in one as a closed-form head where there is one, any other (a user's) as a
+    :class:`~lossviz.train.ops.LayerVJPOp` head.
+    """
     for term in spec.terms:
         if term.port not in trunk.outputs:
             return f"the net has no output port {term.port!r}"
-        if term.loss is not None:
-            found = user_function(term.loss)
-            if found:
-                return found
     return None
 
 
@@ -315,12 +356,14 @@ class _Heads:
 
 
 class CompiledStep:
-    """A training step for any net of built-in layers and any built-in losses (see the module docstring).
+    """A training step for any net and any losses (see the module docstring).
 
-    ``leaves``: ``[flat]``, all parameters in one vector of ``working_precision``;
+    ``leaves``: ``[flat]``, all parameters in one vector of ``dtype``: ``working_precision``, or float64 for
+    a net or loss built from a user function (:func:`working_dtype`; ``float64_because`` names it, or None);
     ``step(batch) -> (sub-losses (n,), [flat gradient])``; ``evaluate(batch) -> sub-losses (n,)``;
     ``params(leaves=None)``: the parameter tree (float64 copies) for ``net.with_params``;
-    ``set_spec(spec) -> True``: compute another spec on the same net from the next batch on.
+    ``set_spec(spec) -> bool``: compute another spec on the same net from the next batch on (False: the
+    caller makes a new step, see :meth:`set_spec`).
 
     ``batch`` maps the net's input ports, the terms' target keys and an
     optional "Weight" to arrays with a leading batch axis. ``threads``: 2 to
@@ -334,8 +377,8 @@ class CompiledStep:
         reason = trunk if isinstance(trunk, str) else check_spec(trunk, spec)
         if reason:
             raise ValueError(f"CompiledStep cannot train this net: {reason}")
-        self.net, self.trunk = net, trunk
-        self.dtype = np.dtype(PRECISIONS[working_precision])
+        self.net, self.trunk, self.working_precision = net, trunk, working_precision
+        self.dtype, self.float64_because = working_dtype(trunk, spec, working_precision)
         self.threads = threads if threads is not None else default_threads()
         leaves = tree_items(net.params or {})
         self._paths = [p for p, _ in leaves]
@@ -353,10 +396,16 @@ class CompiledStep:
     def set_spec(self, spec):
         """Compute ``spec`` from now on (same net, same parameters): swaps the heads and scales only.
 
-        Returns True; False (nothing changed) when ``spec`` reads a port the net does not have.
+        Returns True; False (nothing changed) when ``spec`` reads a port the net does not have, or
+        needs the other precision (:func:`working_dtype`: "Real32" asked, and a user loss comes or goes
+        on a net of built-in layers): the caller then makes a new step.
         """
         if check_spec(self.trunk, spec):
             return False
+        dtype, because = working_dtype(self.trunk, spec, self.working_precision)
+        if dtype != self.dtype:
+            return False
+        self.float64_because = because
         self.spec, self.heads = spec, _Heads(self.trunk, spec)
         self._bufs = {}  # (rows, part) -> {node: buffers}: a lookup table, the buffers stay with the ops
         self._scales = np.array([scale for _, scale in self.heads.losses])
@@ -419,6 +468,13 @@ class CompiledStep:
             for p, i in dst:
                 values[i] = outs[p]
         sums = np.array([_add.reduce(values[i], None) for i in heads.loss_ids], dtype=float)
+        total = self._rows if train else rows  # the whole batch's rows (a split batch: both halves)
+        means = [total] * len(sums)  # d sub-loss j / d its values: 1 / means[j]
+        for j, i in enumerate(heads.loss_ids):
+            n = np.shape(values[i])[0] if np.ndim(values[i]) else 1
+            if n != rows:  # not one value per example (a user loss's batch mean, say): its own mean over its
+                means[j] = n  # first axis, as sub_losses_per_example takes it; the caller divides by the rows
+                sums[j] *= total / n
         if not train:
             return sums
         for n in heads.idle:
@@ -427,7 +483,7 @@ class CompiledStep:
         grads = [None] * len(values)
         shared = heads.shared
         for j, (i, scale) in enumerate(zip(heads.loss_ids, self._scales)):
-            g = self._seed(j, values[i], scale / self._rows, part)
+            g = self._seed(j, values[i], scale / means[j], part)
             grads[i] = g if grads[i] is None else grads[i] + g
         for n, simple, want, src, dst in heads.code_backward:
             if simple:

@@ -13,8 +13,10 @@ Every step offers the same small interface:
     the parameter tree (float64) for ``net.with_params``.
 
 :func:`select_step` picks the fastest step that computes a net's loss exactly:
-:class:`~lossviz.train.plan.CompiledStep` for nets of built-in layers and
-built-in losses, :class:`AutogradStep` for those built from user functions.
+:class:`~lossviz.train.plan.CompiledStep` for every net it can compile (built-in
+layers and losses in closed form, user functions under autograd, one layer at a
+time), :class:`AutogradStep` (autograd through the whole net, float64) for the
+rest: a net with a parameter no op of the plan owns.
 
 ``set_spec(spec) -> bool``
     compute another LossSpecification on the same net and parameters from
@@ -121,11 +123,14 @@ class AutogradStep:
 def select_step(net, spec, working_precision="Real64"):
     """The fastest step that computes this net's loss exactly.
 
-    Every net of built-in layers with built-in losses gets the compiled step
-    (:class:`~lossviz.train.plan.CompiledStep`: closed-form forward and
-    backward, one flat parameter vector, in ``working_precision``, "Real64"
-    or "Real32"). Nets and losses built from user Python functions get
-    AutogradStep, in float64.
+    Every net the plan compiles gets the compiled step
+    (:class:`~lossviz.train.plan.CompiledStep`: one flat parameter vector;
+    closed-form forward and backward for built-in layers and losses, and
+    autograd confined to the layers and losses built from user Python
+    functions). It computes in ``working_precision`` ("Real64" or "Real32"),
+    except that a net or a loss of ``spec`` built from a user function
+    computes in float64 (:func:`~lossviz.train.plan.working_dtype` decides).
+    A net the plan cannot compile gets AutogradStep, in float64.
     """
     from .fused import check_precision
     from .plan import CompiledStep, check_spec, compile_net
