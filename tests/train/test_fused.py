@@ -1,5 +1,5 @@
 """The compiled step on plain chains and NetTrain: the same losses, gradients and trained nets as
-AutogradStep, float32 by default, batches split over two threads, and the fallback for user functions.
+AutogradStep, float32 by default, batches split over two threads, and user functions (compiled too, in float64).
 
 (These were the fused step's tests; every registry loss and the graphs are in test_plan.py.)"""
 import numpy as np
@@ -122,10 +122,14 @@ FALLBACKS = {
 
 
 @pytest.mark.parametrize("case", FALLBACKS)
-def test_nets_of_user_functions_fall_back_to_autograd(case):
-    net, spec, _ = _setup(FALLBACKS[case](), MeanSquaredLossLayer(), REAL)
-    assert isinstance(select_step(net, spec), AutogradStep)
-    assert "user function" in why_not_compiled(net, spec)
+def test_nets_of_user_functions_are_compiled_in_float64(case):
+    """Autograd on the user's layer alone (tests/train/test_user_functions_compiled.py has the rest)."""
+    net, spec, batch = _setup(FALLBACKS[case](), MeanSquaredLossLayer(), REAL)
+    assert why_not_compiled(net, spec) is None
+    step = select_step(net, spec, "Real32")
+    assert isinstance(step, CompiledStep) and step.dtype == np.float64
+    assert "user function" in step.float64_because
+    assert_same_as_autograd(net, spec, batch)
 
 
 @pytest.mark.parametrize("loss, target", [
