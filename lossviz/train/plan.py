@@ -471,7 +471,8 @@ class CompiledStep:
         total = self._rows if train else rows  # the whole batch's rows (a split batch: both halves)
         means = [total] * len(sums)  # d sub-loss j / d its values: 1 / means[j]
         for j, i in enumerate(heads.loss_ids):
-            n = np.shape(values[i])[0] if np.ndim(values[i]) else 1
+            v = values[i]
+            n = v.shape[0] if v.ndim else 1
             if n != rows:  # not one value per example (a user loss's batch mean, say): its own mean over its
                 means[j] = n  # first axis, as sub_losses_per_example takes it; the caller divides by the rows
                 sums[j] *= total / n
