@@ -6,8 +6,9 @@
 Starts a real IPython kernel (jupyter_client, as JupyterLab and Voila do), and measures its resident
 memory (RSS, psutil) at four moments: the bare kernel, after ``import lossviz``, with a TrainingPanel
 made (the teaching problem: 2-16-16-2 tanh net, the Playground's circle, 500 examples, 200x200 surface),
-and while that panel trains live (sampled every second, peak and last reported), plus the kernel's CPU
-use (cores busy) while it trains and redraws. The widget frames are sent to no browser here; the
+and while that panel trains live (sampled every second, peak and last reported, and the RSS and rounds at
+the end of every whole minute: a panel's history is bounded, so its memory stops growing), plus the
+kernel's CPU use (cores busy) while it trains and redraws. The widget frames are sent to no browser here; the
 browser's own cost is on the student's machine, not the server's.
 
 Prints a markdown table; docs/classroom.md holds the recorded run and the sizing derived from it.
@@ -90,7 +91,7 @@ def measure(seconds=30.0, sample=1.0):
         figures["panel made"] = rss()
         _execute(client, TRAIN)
         proc.cpu_percent(None)
-        start, peak, samples = time.monotonic(), 0.0, []
+        start, peak, samples, minutes = time.monotonic(), 0.0, [], []
         while time.monotonic() - start < seconds:
             tick = time.monotonic() + sample
             while time.monotonic() < tick:  # read the frames as a browser would (a backlog slows the client)
@@ -98,6 +99,10 @@ def measure(seconds=30.0, sample=1.0):
                 time.sleep(0.05)
             samples.append(proc.cpu_percent(None) / 100.0)
             peak = max(peak, rss())
+            if time.monotonic() - start >= 60 * (len(minutes) + 1):  # a whole minute: RSS and rounds so far
+                memory = rss()
+                rounds = int(_execute(client, STATUS, timeout=600).split()[0])
+                minutes.append({"minute": len(minutes) + 1, "rss_mib": memory, "rounds": rounds})
         figures["training, peak"] = peak
         figures["training, last"] = rss()
         asked = time.monotonic()
@@ -105,7 +110,8 @@ def measure(seconds=30.0, sample=1.0):
         answer = time.monotonic() - asked
         _execute(client, STOP, timeout=600)
         return {"memory_mib": figures, "cpu_cores": sum(samples) / max(1, len(samples)),
-                "rounds": int(status[0]), "batches": int(status[1]), "seconds": seconds, "answer_seconds": answer}
+                "rounds": int(status[0]), "batches": int(status[1]), "seconds": seconds, "answer_seconds": answer,
+                "minutes": minutes}
     finally:
         client.stop_channels()
         km.shutdown_kernel(now=True)
@@ -121,6 +127,17 @@ def main(argv=None):
     print("| moment | kernel RSS (MiB) |\n|---|---:|")
     for k, v in r["memory_mib"].items():
         print(f"| {k} | {v:.0f} |")
+    if r["minutes"]:
+        print("\n| minute of training | rounds so far | kernel RSS (MiB) | since the minute before |")
+        print("|---:|---:|---:|---:|")
+        before = None
+        for m in r["minutes"]:
+            change = "" if before is None else (
+                f"{m['rss_mib'] - before['rss_mib']:+.1f} MiB in {m['rounds'] - before['rounds']:,} rounds "
+                f"({1024 * (m['rss_mib'] - before['rss_mib']) / max(1, m['rounds'] - before['rounds']):+.3f} "
+                f"KiB a round)")
+            print(f"| {m['minute']} | {m['rounds']:,} | {m['rss_mib']:.1f} | {change} |")
+            before = m
     print(f"\nCPU while training and redrawing: {r['cpu_cores']:.2f} cores busy (mean of 1 s samples)")
     print(f"The kernel answered a cell while training in {r['answer_seconds']:.2f} s")
     return 0

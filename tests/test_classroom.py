@@ -26,3 +26,15 @@ def test_a_kernel_with_a_training_panel_stays_within_the_memory_budget():
     assert memory["training, peak"] < classroom.BUDGET_MIB, f"a student's kernel used {memory} MiB"
     # no leak while training: the last sample is not far above the panel's start
     assert memory["training, last"] < memory["panel made"] + 100, memory
+
+
+def test_the_documented_history_bound_is_the_panels():
+    # docs/classroom.md sizes a kernel whose panel trains without end by the panel's history limits
+    pytest.importorskip("ipywidgets")
+    from lossviz.widgets.panel import HISTORY_LIMIT, TrainingPanel
+    from lossviz.widgets.views import CURVE_POINTS
+
+    doc = (ROOT / "docs" / "classroom.md").read_text()
+    assert f"history_limit={HISTORY_LIMIT:_}" in doc and f"at most {CURVE_POINTS:,} points" in doc
+    assert TrainingPanel.__init__.__kwdefaults__["history_limit"] == HISTORY_LIMIT
+    assert "TrainingPanel(" in classroom.PANEL and "history_limit" not in classroom.PANEL  # the default is measured

@@ -3,9 +3,11 @@
 One x axis for everything: the training round. Round r's mean loss sits at
 ``x = r``; batch b (1-based, counted over the run) at ``x = b / B`` with B
 batches per round, so batch and round curves line up and thousands of
-rounds stay readable. The loss axis turns logarithmic by itself when the
-losses span more than two decades, the round axis for runs of more than 1000
-rounds. With several sub-losses (a multi-loss
+rounds stay readable. A thinned history (a training panel's session keeps a
+bounded min-max envelope of its losses: ``history_limit``) is drawn at the
+batches and rounds it kept ("BatchNumbers", "RoundNumbers"). The loss axis
+turns logarithmic by itself when the losses span more than two decades, the
+round axis for runs of more than 1000 rounds. With several sub-losses (a multi-loss
 specification), each is drawn in its own colour: scaled (the part it adds to
 the total) solid, unscaled dotted where its scale is not 1. Vertical markers
 show where the specification changed during training (the panel's mid-run
@@ -63,12 +65,24 @@ def _get(results, key, default=None):
 
 
 def _batches_per_round(results, batches, rounds):
+    """Batches a round: "BatchesPerRound", else batches done / rounds done (counts, not kept entries)."""
     b = _get(results, "BatchesPerRound")
     if b:
         return int(b)
-    if len(rounds):
-        return max(1, math.ceil(len(batches) / len(rounds)))
-    return max(1, len(batches))
+    n_batches = _get(results, "TotalBatches") or len(batches)
+    n_rounds = _get(results, "TotalRounds") or len(rounds)
+    if n_rounds:
+        return max(1, math.ceil(n_batches / n_rounds))
+    return max(1, n_batches)
+
+
+def _positions(results, key, values):
+    """The 1-based batch or round number of each entry of ``values``: ``results[key]`` ("BatchNumbers",
+    "RoundNumbers": a thinned history keeps some entries only), else 1, 2, 3, ..."""
+    numbers = _get(results, key)
+    if numbers is not None and len(numbers) == len(values):
+        return np.asarray(numbers, dtype=float)
+    return np.arange(1, len(values) + 1, dtype=float)
 
 
 def _thin(x, y, limit=MAX_BATCH_POINTS):
@@ -123,15 +137,17 @@ class LossPlot(Plot):
         per_round = _batches_per_round(results, batches, rounds)
         shown = []
 
-        bx = np.arange(1, len(batches) + 1) / per_round
+        bx = _positions(results, "BatchNumbers", batches) / per_round
+        rx = _positions(results, "RoundNumbers", rounds)
+        vx = _positions(results, "RoundNumbers", valid)
         self.artists["batch"].set_data(*_thin(bx, batches) if self.batches else ([], []))
         self.artists["batch"].set_visible(bool(self.batches and len(batches)))
         if self.batches:
             shown.append(batches)
-        self.artists["round"].set_data(np.arange(1, len(rounds) + 1), rounds)
+        self.artists["round"].set_data(rx, rounds)
         shown.append(rounds)
         if self.validation and len(valid):
-            self.artists["validation"].set_data(np.arange(1, len(valid) + 1), valid)
+            self.artists["validation"].set_data(vx, valid)
             self.artists["validation"].set_marker("o" if len(valid) <= MARKER_ROUNDS else "")
             shown.append(valid)
         else:
@@ -142,7 +158,7 @@ class LossPlot(Plot):
         self.artists["best"].set_xdata([best, best] if (best and len(valid)) else [np.nan, np.nan])
         self.artists["best"].set_visible(bool(best and len(valid)))
 
-        self._draw_sub_losses(results, shown)
+        self._draw_sub_losses(results, shown, rx)
         self._draw_changes(results)
 
         spec = _get(results, "LossFunction")
@@ -163,7 +179,7 @@ class LossPlot(Plot):
         if log is None:
             log = bool(values.size) and values.min() > 0 and values.max() > 100 * values.min()
         ax.set_yscale("log" if log else "linear")
-        last = max(len(rounds), len(batches) / per_round, 1)
+        last = max(rx[-1] if len(rx) else 0, bx[-1] if len(bx) else 0, 1)
         xlog = self.xlog if self.xlog is not None else last > LOG_ROUNDS
         if xlog:  # thousands of rounds: the first ones (where most happens) get as much room as the rest
             ax.set_xscale("log")
@@ -184,7 +200,7 @@ class LossPlot(Plot):
         self.redraw()
         return self
 
-    def _draw_sub_losses(self, results, shown):
+    def _draw_sub_losses(self, results, shown, rx):
         scaled = _get(results, "RoundScaledSubLossLists") or {}
         unscaled = _get(results, "RoundSubLossLists") or {}
         names = list(scaled or unscaled)
@@ -196,13 +212,13 @@ class LossPlot(Plot):
         for i, name in enumerate(names):
             s = np.asarray(scaled.get(name, unscaled.get(name, [])), dtype=float)
             line = self._sub_line("sub", name, i, scaled=True)
-            line.set_data(np.arange(1, len(s) + 1), s)
+            line.set_data(rx if len(rx) == len(s) else np.arange(1, len(s) + 1), s)
             line.set_visible(True)
             shown.append(s)
             u = np.asarray(unscaled.get(name, []), dtype=float)
             if scaled and len(u) and not np.allclose(u, s, equal_nan=True):
                 uline = self._sub_line("sub_unscaled", name, i, scaled=False)
-                uline.set_data(np.arange(1, len(u) + 1), u)
+                uline.set_data(rx if len(rx) == len(u) else np.arange(1, len(u) + 1), u)
                 uline.set_visible(True)
                 shown.append(u)
 

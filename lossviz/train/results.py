@@ -13,10 +13,11 @@ PROPERTIES = {
     "FinalNet": "the net after the last batch, whatever the validation loss",
     "LossPlot": "a plot of the round losses (and validation losses) against the round",
     "RoundLoss": "the mean loss of the last round",
-    "RoundLossList": "the mean loss of every round",
-    "BatchLossList": "the loss of every batch",
+    "RoundLossList": "the mean loss of every round (of the rounds in RoundNumbers when the history was thinned)",
+    "BatchLossList": "the loss of every batch (of the batches in BatchNumbers when the history was thinned)",
     "ValidationLoss": "the validation loss of the last round",
-    "ValidationLossList": "the validation loss of every round",
+    "ValidationLossList": "the validation loss of every round (of the rounds in RoundNumbers when the history was "
+                          "thinned)",
     "RoundSubLossLists": "{sub-loss name: list of its mean per round}",
     "ValidationSubLossLists": "{sub-loss name: list of its validation value per round}",
     "LossFunction": "the resolved loss specification (which port, which loss, which scale, and why)",
@@ -44,6 +45,16 @@ PROPERTIES = {
     "ValidationMeasurements": "one dict per round: the validation 'Loss', 'Accuracy' and 'ErrorRate'",
     "ErrorRatePlot": "a plot of the error rate (training and validation) against the round, for classifiers",
     "FinalPlots": "{'Loss': LossPlot, 'ErrorRate': ErrorRatePlot (classifiers only)}",
+    "BatchNumbers": "the batch number (1-based, counted over the run) of each entry of BatchLossList: "
+                    "range(1, TotalBatches + 1) when every batch is kept",
+    "RoundNumbers": "the round number (1-based) of each entry of RoundLossList, ValidationLossList, the sub-loss "
+                    "lists, RoundMeasurements and ValidationMeasurements: range(1, TotalRounds + 1) when every "
+                    "round is kept",
+    "HistoryLimit": "the TrainingSession's history_limit: None (NetTrain's; every batch and round is kept), or "
+                    "the most entries each history keeps (a training panel's)",
+    "HistoryThinned": "True when the history was thinned (history_limit): the lists then hold a min-max envelope "
+                      "(the first and the newest entry, and the lowest and highest values of every stretch of "
+                      "batches or rounds) at the batches and rounds of BatchNumbers and RoundNumbers",
     "Properties": "the names of the properties",
 }
 ALIASES = {"LossEvolutionPlot": "LossPlot", "FinalRoundLoss": "RoundLoss"}
@@ -177,10 +188,19 @@ def _accuracy(values):
     return ", ".join(parts) or None
 
 
-def _error_rates(measurements):
-    """``{name: [(round, error rate)]}`` from a list of per-round measurement dicts."""
+def _round_numbers(results, measurements):
+    """The round of each per-round entry: "RoundNumbers" (a thinned history), else 1, 2, 3, ..."""
+    try:
+        rounds = results["RoundNumbers"]
+    except (KeyError, PortError):
+        rounds = None
+    return rounds if rounds is not None and len(rounds) == len(measurements) else range(1, len(measurements) + 1)
+
+
+def _error_rates(measurements, rounds=None):
+    """``{name: [(round, error rate)]}`` from a list of per-round measurement dicts (at ``rounds``, else 1, 2, ...)."""
     series = {}
-    for r, m in enumerate(measurements, start=1):
+    for r, m in zip(rounds if rounds is not None else range(1, len(measurements) + 1), measurements):
         for k, x in m.items():
             if k.endswith("ErrorRate"):
                 series.setdefault(k, []).append((r, x))
@@ -198,8 +218,8 @@ def error_rate_plot(results):
     each round (see "RoundMeasurements"); validation ones on the whole
     validation set. A PortError when the net has no classifier output.
     """
-    train = _error_rates(results["RoundMeasurements"])
-    valid = _error_rates(results["ValidationMeasurements"])
+    measured = {key: results[key] for key in ("RoundMeasurements", "ValidationMeasurements")}
+    train, valid = (_error_rates(m, _round_numbers(results, m)) for m in measured.values())
     if not train and not valid:
         raise PortError("ErrorRatePlot: the net has no classifier output (no CrossEntropyLossLayer), so no error "
                         "rate was measured; LossPlot shows the loss")

@@ -57,6 +57,8 @@ __all__ = ["TrainingSession", "TrainingDivergedWarning", "TrainingStalledWarning
 
 #: ParameterTrajectory keeps at most this many snapshots (every other one is dropped when full)
 MAX_TRAJECTORY = 100
+#: the smallest ``history_limit`` a session takes (rows kept per history: batches, rounds)
+MIN_HISTORY_LIMIT = 100
 #: evaluation of validation sets runs in chunks of this many examples
 EVALUATION_CHUNK = 1024
 #: RoundMeasurements of classifiers (accuracy, error rate) use at most this many training examples
@@ -81,6 +83,17 @@ class TrainingSession:
     initialized when the session is made, so a mistake is reported before any
     training. ``net`` itself is never changed.
 
+    One more argument, for sessions that may train without end (the panels turn it on):
+    ``history_limit`` (None, or an int >= 100): None (the default, and NetTrain's) keeps every
+    batch loss and every round's losses and measurements. An int keeps the memory of the
+    history bounded, whatever the length of the run: each history (the batches' and the
+    rounds') keeps at most about this many entries (checked at every round's end, so the
+    batches of one round more at most), thinned to a min-max envelope when full (see
+    :class:`Trace`): the first and the newest entry and, in every stretch of a power-of-two
+    number of batches or rounds, the lowest and the highest value of each list. The results
+    then say which batches and rounds the lists hold: "BatchNumbers" and "RoundNumbers", and
+    "HistoryThinned" is True; "TotalBatches" and "TotalRounds" still count everything.
+
     Attributes
     ----------
     net : the current net (a copy with the current parameters).
@@ -91,6 +104,7 @@ class TrainingSession:
     inferred_shapes : ``{port: shape}`` of the ports whose shapes were read off ``data``
         (see :mod:`lossviz.train.infer`).
     learning_rate_search : what :meth:`find_learning_rate` found (absent until it runs).
+    history_limit : the ``history_limit`` given (None: every entry is kept).
     running : True while :meth:`run` (or :meth:`step`) trains.
     last_error : the exception that ended the last run with reason "Error", else None.
     """
@@ -98,7 +112,7 @@ class TrainingSession:
     def __init__(self, net, data, loss_function=Automatic, *, validation_set=None, batch_size=64,
                  method="ADAM", learning_rate=None, learning_rate_schedule=None, l2_regularization=0.0,
                  gradient_clipping=None, random_seed=None, training_stopping_criterion=None,
-                 working_precision="Real32", callbacks=()):
+                 working_precision="Real32", callbacks=(), history_limit=None):
         from .fused import check_precision
 
         if not isinstance(net, Layer):
@@ -114,6 +128,7 @@ class TrainingSession:
         self.working_precision = working_precision
         self.random_seed = check_random_seed(random_seed, "NetTrain")
         self._subscribers = check_callbacks(callbacks)
+        self.history_limit = check_int("history_limit", history_limit, MIN_HISTORY_LIMIT, owner="TrainingSession")
 
         # ---- the loss and the data, all checked before any training
         self._in_port = next(iter(net.inputs)) if len(net.inputs) == 1 else None
@@ -155,6 +170,7 @@ class TrainingSession:
         self.optimizer.start(self._engine.leaves)
 
         self._lock = threading.Lock()
+        self._hist_lock = threading.Lock()  # the history's rows change only under it (but batch losses are appended)
         self._pending = []  # queued changes: (kind, payload)
         self._stop = threading.Event()
         self._run_lock = threading.Lock()
@@ -182,12 +198,14 @@ class TrainingSession:
         self._perm, self._pos, self._block = None, 0, None
         self._names = list(self.spec.sub_loss_names)
         # numbers are kept as float64 arrays (8 bytes each, not a Python float's 32): a panel left
-        # training for an hour keeps millions of batch losses
-        self._hist = {"batch": _series(), "round": _series(), "valid": _series(),
-                      "round_subs": {k: _series() for k in self._names},
-                      "round_scaled": {k: _series() for k in self._names},
-                      "valid_subs": {k: _series() for k in self._names},
-                      "round_measures": Columns(), "valid_measures": Columns()}
+        # training for an hour keeps millions of batch losses, or with history_limit a bounded
+        # envelope of them (see Trace). "batch": one row per batch; "round": one row per round,
+        # with the columns "loss", ("sub", name), ("scaled", name), ("measure", name) and, with a
+        # validation set, "valid", ("valid_sub", name), ("valid_measure", name)
+        self._hist = {"batch": Trace(["loss"], self.history_limit), "round": Trace(["loss"], self.history_limit)}
+        self._batch_losses = self._hist["batch"].tail["loss"]  # appended to on the hot path
+        for name in self._names:
+            self._add_sub_loss(name)
         self._measure_time = 0.0
         self._round_acc = self._new_round_acc()
         self._best = {"loss": math.inf, "round": None, "leaves": None}
@@ -196,6 +214,13 @@ class TrainingSession:
         self._trajectory = [(0, self._engine, [a.copy() for a in self._engine.leaves])]
         self._reason = None
         self._lr = self.learning_rate
+
+    def _add_sub_loss(self, name):
+        """Columns for a sub-loss (NaN for the rounds before it existed)."""
+        rounds = self._hist["round"]
+        with self._hist_lock:
+            for kind in ("sub", "scaled") + (("valid_sub",) if self._valid is not None else ()):
+                rounds.add_column((kind, name))
 
     def _new_round_acc(self):
         return {"total": 0.0, "count": 0, "subs": [], "sizes": []}
@@ -334,9 +359,7 @@ class TrainingSession:
         for name in spec.sub_loss_names:
             if name not in self._names:  # a new sub-loss: no values for the rounds before
                 self._names.append(name)
-                for lists in (self._hist["round_subs"], self._hist["round_scaled"], self._hist["valid_subs"]):
-                    before = len(self._hist["valid"] if lists is self._hist["valid_subs"] else self._hist["round"])
-                    lists[name] = _series([math.nan] * before)
+                self._add_sub_loss(name)
         self._round_acc["subs"], self._round_acc["sizes"] = [], []  # sub-loss layout changed: restart the means
 
     def _round_position(self):
@@ -348,7 +371,7 @@ class TrainingSession:
         """Train on ``batches`` more batches (crossing round boundaries); returns the last batch loss."""
         batches = check_int("batches", batches, 1, allow_none=False, owner="TrainingSession.step")
         self.run(batches=batches)
-        return self._hist["batch"][-1] if self._hist["batch"] else None
+        return self._hist["batch"].last("loss")
 
     def run_round(self):
         """Finish the current round (or train one whole round); returns the stop reason."""
@@ -457,6 +480,9 @@ class TrainingSession:
                 reason, error = "Error", e
         self.elapsed = elapsed0 + time.perf_counter() - start
         self._reason = reason
+        if self.history_limit is not None:
+            with self._hist_lock:
+                self._hist["batch"].fit()  # a run that ended within a round
         self.last_error = error
         self._measure_last_round()
         if reason == "Diverged":
@@ -465,8 +491,8 @@ class TrainingSession:
             self._warn_if_stalled(engine_start_round)
         try:
             self._emit(TrainingEvent("end", round=self.round, batch=self.batch, batches_per_round=per_round,
-                                     round_loss=self._hist["round"][-1] if self._hist["round"] else None,
-                                     batch_loss=self._hist["batch"][-1] if self._hist["batch"] else None,
+                                     round_loss=self._hist["round"].last("loss"),
+                                     batch_loss=self._hist["batch"].last("loss"),
                                      reason=reason, elapsed=self.elapsed, max_rounds=target_round or 0,
                                      time_goal=time_goal, net=self._trained_net), errstate)
         except StopTraining:
@@ -521,7 +547,7 @@ class TrainingSession:
         self.total_batches += 1
         self.batch += 1
         self.examples_seen += k
-        self._hist["batch"].append(loss)
+        self._batch_losses.append(loss)
         acc = self._round_acc
         acc["total"] += loss * k
         acc["count"] += k
@@ -559,28 +585,37 @@ class TrainingSession:
         """Record a finished round; returns True when early stopping says stop."""
         acc, self._round_acc = self._round_acc, self._new_round_acc()
         round_loss = acc["total"] / acc["count"]
-        self._hist["round"].append(round_loss)
         current = dict.fromkeys(self._names, math.nan)
         if acc["subs"]:
             means = np.asarray(acc["sizes"], float) @ np.asarray(acc["subs"]) / sum(acc["sizes"])
             current.update(zip(self.spec.sub_loss_names, means.tolist()))
         scale_of = dict(zip(self.spec.sub_loss_names, self._scales.tolist()))
+        row = {"loss": round_loss}
         for name in self._names:
-            self._hist["round_subs"][name].append(current[name])
-            self._hist["round_scaled"][name].append(current[name] * scale_of.get(name, math.nan))
-        val_loss = None
-        measures = {"Loss": round_loss}
+            row["sub", name] = current[name]
+            row["scaled", name] = current[name] * scale_of.get(name, math.nan)
+        rounds = self._hist["round"]
+        with self._hist_lock:  # the round's losses first: kept even if a measurement below fails
+            rounds.append(row)
         if classifier_terms(self.spec) and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
             t0 = time.perf_counter()
-            measures.update(self.measure(self._measure_sample()))
+            measured = {("measure", k): v for k, v in self.measure(self._measure_sample()).items()}
+            with self._hist_lock:
+                rounds.update_last(measured)
             self._measure_time += time.perf_counter() - t0
-        self._hist["round_measures"].append(measures)
+        val_loss = None
         if self._valid is not None:
             val_loss, val_subs = self.evaluate(self._valid)
-            self._hist["valid"].append(val_loss)
+            validation = {"valid": val_loss}
             for name in self._names:
-                self._hist["valid_subs"][name].append(val_subs.get(name, math.nan))
-            self._hist["valid_measures"].append({"Loss": val_loss, **self.measure(self._valid)})
+                validation["valid_sub", name] = val_subs.get(name, math.nan)
+            validation.update({("valid_measure", k): v for k, v in self.measure(self._valid).items()})
+            with self._hist_lock:
+                rounds.update_last(validation)
+        if self.history_limit is not None:
+            with self._hist_lock:
+                rounds.fit()
+                self._hist["batch"].fit()
         watched = val_loss if self._valid is not None else round_loss
         if watched is not None and math.isfinite(watched) and watched < self._best["loss"] - self._min_delta:
             self._best.update(loss=watched, round=self.round)
@@ -593,19 +628,22 @@ class TrainingSession:
         elapsed = time.perf_counter() - start
         self._emit(TrainingEvent(
             "round", round=self.round, batch=per_round, batches_per_round=per_round, max_rounds=target_round or 0,
-            round_loss=round_loss, batch_loss=self._hist["batch"][-1] if self._hist["batch"] else None,
-            sub_losses={k: v[-1] for k, v in self._hist["round_subs"].items()}, validation_loss=val_loss,
+            round_loss=round_loss, batch_loss=self._batch_losses[-1] if self._batch_losses else None,
+            sub_losses=current, validation_loss=val_loss,
             learning_rate=self._lr, elapsed=self.elapsed, time_goal=time_goal, progress=self._progress(),
             examples_per_second=run_seen / elapsed if elapsed > 0 else None, net=self._current_net), errstate)
         return self._patience is not None and self._stall >= self._patience
 
     def _measure_last_round(self):
         """The last round's accuracy when the time budget of the measurements skipped it."""
-        measures = self._hist["round_measures"]
-        if (len(measures) and len(measures.last()) == 1 and self.batch == 0 and classifier_terms(self.spec)
+        rounds = self._hist["round"]
+        measured = [n for n in rounds.tail if isinstance(n, tuple) and n[0] == "measure"]
+        if (rounds and not rounds.last_row(measured) and self.batch == 0 and classifier_terms(self.spec)
                 and self._reason != "Error"):
             try:
-                measures.update_last(self.measure(self._measure_sample()))
+                measured = {("measure", k): v for k, v in self.measure(self._measure_sample()).items()}
+                with self._hist_lock:
+                    rounds.update_last(measured)
             except Exception:  # noqa: BLE001 - a measurement never hides the run's outcome
                 pass
 
@@ -624,14 +662,17 @@ class TrainingSession:
         mean, so the first round's loss is no yardstick). "Huge": at least 1000
         times the method's default rate.
         """
-        rounds = self._hist["round"]
+        trace = self._hist["round"]
         huge = self.learning_rate >= 1000 * self.optimizer.default_learning_rate
-        if not (huge and len(rounds) >= 10 and self.round - first_round >= 10):
+        if not (huge and trace.count >= 10 and self.round - first_round >= 10):
             return
-        start = self._hist["batch"][0]
-        if min(rounds[len(rounds) // 2:]) >= start:
+        start = self._hist["batch"].first("loss")  # the first row is always kept
+        at, columns = trace.snapshot()
+        rounds = np.asarray(columns["loss"])
+        second_half = rounds[np.asarray(at) > trace.count // 2]  # every bucket's lowest is kept
+        if second_half.min() >= start:
             warnings.warn(
-                f"NetTrain: after {len(rounds)} rounds the loss ({rounds[-1]:.4g}) has not improved on its "
+                f"NetTrain: after {trace.count} rounds the loss ({rounds[-1]:.4g}) has not improved on its "
                 f"starting value ({start:.4g}); learning_rate={self.learning_rate:g} is huge for "
                 f"{type(self.optimizer).__name__} (its default is {self.optimizer.default_learning_rate:g}). "
                 f"Try a smaller learning_rate.", TrainingStalledWarning, stacklevel=5)
@@ -748,91 +789,239 @@ class TrainingSession:
 
     def results(self) -> NetTrainResults:
         """A :class:`NetTrainResults` of everything so far (a snapshot; also while running)."""
-        hist = self._hist
+        with self._hist_lock:  # the lists, read at one moment (also while training in another thread)
+            batch_at, batch_columns = self._hist["batch"].snapshot()
+            round_at, rounds = self._hist["round"].snapshot()
+        batch_losses = batch_columns["loss"]
+
+        def column(name):
+            return rounds.get(name) or [math.nan] * len(round_at)
+
         final = self._current_net()
         trained = self._current_net(self._best["leaves"]) if self._best["leaves"] is not None else final
         elapsed = self.elapsed
         trajectory = [(r, engine.params(leaves)) for r, engine, leaves in list(self._trajectory)]
+        valid = self._valid is not None
+        round_losses = column("loss")
+        valid_losses = column("valid") if valid else []
         return NetTrainResults({
             "TrainedNet": trained,
             "FinalNet": final,
-            "RoundLoss": hist["round"][-1] if hist["round"] else None,
-            "RoundLossList": list(hist["round"]),
-            "BatchLossList": list(hist["batch"]),
-            "ValidationLoss": hist["valid"][-1] if hist["valid"] else None,
-            "ValidationLossList": list(hist["valid"]),
-            "RoundSubLossLists": {k: list(v) for k, v in hist["round_subs"].items()},
-            "RoundScaledSubLossLists": {k: list(v) for k, v in hist["round_scaled"].items()},
-            "ValidationSubLossLists": ({k: list(v) for k, v in hist["valid_subs"].items()}
-                                       if self._valid is not None else {}),
+            "RoundLoss": round_losses[-1] if round_losses else None,
+            "RoundLossList": round_losses,
+            "BatchLossList": batch_losses,
+            "RoundNumbers": round_at,
+            "BatchNumbers": batch_at,
+            "HistoryLimit": self.history_limit,
+            "HistoryThinned": not isinstance(batch_at, range) or not isinstance(round_at, range),
+            "ValidationLoss": valid_losses[-1] if valid_losses else None,
+            "ValidationLossList": valid_losses,
+            "RoundSubLossLists": {k: column(("sub", k)) for k in self._names},
+            "RoundScaledSubLossLists": {k: column(("scaled", k)) for k in self._names},
+            "ValidationSubLossLists": {k: column(("valid_sub", k)) for k in self._names} if valid else {},
             "LossFunction": self.spec,
             "SpecificationChanges": [dict(c) for c in self.changes],
             "ParameterTrajectory": trajectory,
             "BatchesPerRound": math.ceil(self.n / self.batch_size),
             "TotalTrainingTime": elapsed,
             "MeanExamplesPerSecond": self.examples_seen / elapsed if elapsed > 0 else 0.0,
-            "TotalRounds": len(hist["round"]),
-            "TotalBatches": len(hist["batch"]),
+            "TotalRounds": round_at[-1] if len(round_at) else 0,  # the first and the newest are always kept
+            "TotalBatches": batch_at[-1] if len(batch_at) else 0,
             "BestValidationRound": self._best["round"] if self._valid is not None else None,
             "ReasonTrainingStopped": self._reason,
             "Method": self.optimizer,
             "LearningRate": self.learning_rate,
             "LearningRateSearch": getattr(self, "learning_rate_search", None),
             "InferredShapes": dict(self.inferred_shapes),
-            "RoundMeasurements": hist["round_measures"].rows(),
-            "ValidationMeasurements": hist["valid_measures"].rows(),
+            "RoundMeasurements": _measurement_rows(round_losses, rounds, "measure"),
+            "ValidationMeasurements": _measurement_rows(valid_losses, rounds, "valid_measure"),
             "TrainingNet": functools.partial(training_net, trained, self.spec),  # built when asked for
         })
 
     def __repr__(self):
         state = "running" if self.running else (self._reason or "not started")
         return (f"TrainingSession(round {self.round}, {self.total_batches} batches, {state}, "
-                f"loss {self._hist['round'][-1]:.4g})" if self._hist["round"] else
+                f"loss {self._hist['round'].last('loss'):.4g})" if self._hist["round"] else
                 f"TrainingSession(round {self.round}, {self.total_batches} batches, {state})")
 
 
-def _series(values=()):
-    """A growable float64 sequence: ``append``, ``len``, indexing and ``list()`` as a list's."""
-    return array("d", values)
+def envelope_rows(positions, columns, width):
+    """Which rows of a thinned history to keep: a min-max envelope of buckets ``width`` positions wide.
+
+    ``positions`` (increasing numbers: batch or round numbers) are cut into buckets
+    ``floor(position / width)``; in each bucket, for each of ``columns`` (float arrays aligned
+    with ``positions``; NaN is no value), the row of the lowest and of the highest value is kept
+    (the first such row on ties); the first and the last row are always kept. Returns the sorted
+    row indices. With power-of-two widths the buckets nest, so thinning a thinned history again
+    keeps the envelope of the raw one: every bucket's extremes, and so the global ones.
+    """
+    x = np.asarray(positions, dtype=float)
+    n = len(x)
+    if n <= 2:
+        return np.arange(n)
+    bucket = np.floor_divide(x, float(width))
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    for column in columns:
+        y = np.asarray(column, dtype=float)
+        nan = np.isnan(y)
+        for fill, reduce in ((np.inf, np.minimum), (-np.inf, np.maximum)):
+            v = np.where(nan, fill, y) if nan.any() else y
+            hit = np.flatnonzero((v == reduce.reduceat(v, starts)[seg]) & ~nan)
+            first = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]] if len(hit) else hit
+            keep[first] = True
+    return np.flatnonzero(keep)
 
 
-class Columns:
-    """Rows of named numbers (one per round: {"Loss": ..., "Accuracy": ...}) kept as float64 columns.
+class Trace:
+    """Float64 columns with one row per batch or per round, kept whole or thinned to a bounded size.
 
-    A row may lack some names (NaN in their columns); :meth:`rows` gives the
-    rows back as dicts without them.
+    Rows are appended at positions 1, 2, 3, ... (the batch or round number, over the run); a
+    column is a name (any hashable), and a row may lack some columns (NaN). Numbers are kept as
+    float64 (8 bytes each, not a Python float's 32).
+
+    ``limit=None`` keeps every row. With a ``limit``, :meth:`fit` (called by the session after
+    every round and at the end of a run) thins the rows once more than ``limit`` are kept: to a
+    min-max envelope (:func:`envelope_rows`) of buckets ``width`` positions wide, ``width`` a power of
+    two doubled until at most half the limit is kept. So the first row, the newest row and, for
+    every column, the lowest and the highest value of every bucket are kept, at their own
+    positions (:meth:`positions`); newer rows are kept whole until the next thinning.
+
+    The newest rows are in ``tail`` (one ``array('d')`` per column, positions ``folded + 1``
+    onwards); training appends the batch losses to ``tail[...]`` directly (the hot path pays no
+    method call). The thinned rows before them are numpy arrays.
     """
 
-    def __init__(self):
-        self._columns, self._n = {}, 0
+    def __init__(self, names=(), limit=None):
+        self.limit = limit
+        self.width = 1  # bucket width (positions) of the thinned rows
+        self.folded = 0  # the position of the last thinned row: tail rows come after it
+        self._head_x = np.zeros(0)
+        self._head = {}
+        self.tail = {}
+        for name in names:
+            self.add_column(name)
 
-    def __len__(self):
-        return self._n
+    # ---------------------------------------------------------------- writing
+    def add_column(self, name):
+        """A new column, NaN in every row kept so far (no error if it exists)."""
+        if name not in self.tail:
+            self._head[name] = np.full(len(self._head_x), math.nan)
+            self.tail[name] = array("d", [math.nan]) * self._tail_length()
+
+    def _tail_length(self):
+        return len(next(iter(self.tail.values()))) if self.tail else 0
 
     def append(self, row):
+        """Add a row ``{column: value}`` (missing columns NaN, new names become columns)."""
+        tail = self.tail
         for name in row:
-            if name not in self._columns:
-                self._columns[name] = _series([math.nan] * self._n)
-        for name, column in self._columns.items():
+            if name not in tail:
+                self.add_column(name)
+        for name, column in tail.items():
             column.append(row.get(name, math.nan))
-        self._n += 1
 
     def update_last(self, row):
-        """Add or change numbers of the last row."""
+        """Add or change numbers of the newest row."""
         for name, value in row.items():
-            if name not in self._columns:
-                self._columns[name] = _series([math.nan] * self._n)
-            self._columns[name][-1] = value
+            self.add_column(name)
+            self.tail[name][-1] = value
 
-    def last(self):
-        return self._row(self._n - 1)
+    def fit(self):
+        """Thin the rows when more than ``limit`` are kept (see the class); True if it thinned."""
+        if self.limit is None or len(self) <= self.limit:
+            return False
+        self._thin()
+        return True
 
-    def _row(self, i):
-        return {k: c[i] for k, c in self._columns.items() if not math.isnan(c[i])}
+    def _thin(self):
+        # every row but the newest goes through the envelope; the newest stays as the tail
+        k = self._tail_length() - 1
+        if k <= 0:
+            return
+        names = list(self.tail)
+        x = np.concatenate([self._head_x, np.arange(self.folded + 1, self.folded + k + 1, dtype=float)])
+        cols = [np.concatenate([self._head[n], np.frombuffer(self.tail[n], dtype=float)[:k]]) for n in names]
+        target = max(2, (self.limit - 1) // 2)
+        width = self.width  # the tail's raw rows join the buckets of the thinned ones; wider only when needed
+        keep = envelope_rows(x, cols, width) if width > 1 else np.arange(len(x))
+        while len(keep) > target and width <= x[-1]:
+            width *= 2
+            keep = keep[envelope_rows(x[keep], [c[keep] for c in cols], width)]
+        self.width = width
+        self._head_x = x[keep]
+        self._head = {n: c[keep] for n, c in zip(names, cols)}
+        self.folded += k
+        for n in names:
+            del self.tail[n][:k]
 
-    def rows(self):
-        """Every row as a dict (the names it has)."""
-        return [self._row(i) for i in range(self._n)]
+    # ---------------------------------------------------------------- reading
+    def __len__(self):
+        """Rows kept."""
+        return len(self._head_x) + self._tail_length()
+
+    def __bool__(self):
+        return self.count > 0
+
+    @property
+    def count(self):
+        """Rows appended in all (kept or not)."""
+        return self.folded + self._tail_length()
+
+    @property
+    def thinned(self):
+        """True when some rows were dropped."""
+        return len(self) < self.count
+
+    def snapshot(self):
+        """``(positions, {column: values})`` of the kept rows, read at one moment: the position (the 1-based
+        batch or round number; a ``range`` while every row is kept) and the values (lists of floats) of
+        each. Rows appended meanwhile (batch losses appended by training in another thread) are left
+        out; nothing else may change the trace meanwhile (the session reads it under its history lock).
+        """
+        n = self._tail_length()
+        return self._positions(n), {name: self._head[name].tolist() + column[:n].tolist()
+                                    for name, column in self.tail.items()}
+
+    def _positions(self, n):
+        count = self.folded + n
+        if len(self._head_x) + n == count:
+            return range(1, count + 1)
+        return self._head_x.astype(np.int64).tolist() + list(range(self.folded + 1, count + 1))
+
+    def positions(self):
+        """The position (1-based batch or round number) of each kept row: a ``range`` while every row is kept."""
+        return self._positions(self._tail_length())
+
+    def column(self, name):
+        """The kept values of a column, as a list of floats (NaN for every row when there is no such column)."""
+        if name not in self.tail:
+            return [math.nan] * len(self)
+        return self._head[name].tolist() + self.tail[name].tolist()
+
+    def first(self, name):
+        """The first row's value of a column (the first row is always kept)."""
+        return float(self._head[name][0]) if len(self._head_x) else self.tail[name][0]
+
+    def last(self, name):
+        """The newest row's value of a column (None when there is no row)."""
+        column = self.tail.get(name)
+        if column:
+            return column[-1]
+        head = self._head.get(name)
+        return float(head[-1]) if head is not None and len(head) else None
+
+    def last_row(self, names):
+        """``{name: value}`` of the newest row, for the ``names`` it has a number in."""
+        return {n: v for n in names if (v := self.last(n)) is not None and not math.isnan(v)}
+
+
+def _measurement_rows(losses, columns, kind):
+    """One dict per round: ``{"Loss": loss}`` and the measurements (``columns[(kind, name)]``) it has."""
+    measured = [(name[1], values) for name, values in columns.items() if isinstance(name, tuple) and name[0] == kind]
+    return [{"Loss": loss, **{k: c[i] for k, c in measured if not math.isnan(c[i])}} for i, loss in enumerate(losses)]
 
 
 def _relayout(values, like):

@@ -62,6 +62,7 @@ class Comparison:
 
         from ..train.session import TrainingSession
         from .fit import port_data
+        from .panel import HISTORY_LIMIT
         from .views import CurveHistory, CurveRenderer, Redrawer, SurfaceRenderer, data_limits
 
         if isinstance(specs, dict):
@@ -76,6 +77,7 @@ class Comparison:
         if validation_set is None and hasattr(data, "test"):
             validation_set = data.test
         nettrain_options.setdefault("random_seed", 0)
+        nettrain_options.setdefault("history_limit", HISTORY_LIMIT)  # bounded memory, as a panel's
         self.sessions = [TrainingSession(net, train, spec, validation_set=validation_set, **nettrain_options)
                          for spec in specs]
         self.labels = labels or [_describe(s.spec) for s in self.sessions]

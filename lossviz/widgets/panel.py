@@ -24,6 +24,10 @@ from .code import PortSetting, loss_function, nettrain_code
 
 __all__ = ["TrainingPanel", "Source"]
 
+#: the panel's session keeps at most about this many batch losses and this many rounds (TrainingSession's
+#: history_limit: a min-max envelope of a long run, so that a panel left training keeps bounded memory)
+HISTORY_LIMIT = 10_000
+
 #: NetTrain options the panel passes through to the session unchanged (and into "Show code")
 PASSED_THROUGH = ("learning_rate_schedule", "l2_regularization", "gradient_clipping", "training_stopping_criterion",
                   "working_precision")
@@ -139,6 +143,10 @@ class TrainingPanel:
     validation_set : validation data, or None (then the validation split slider holds out data).
     resolution : grid points per axis of the decision surface (nets with a 2-number input).
     max_fps : the most frames a second the views are redrawn.
+    history_limit : the session's ``history_limit`` (default :data:`HISTORY_LIMIT`): the loss history
+        a panel keeps is bounded, however long it trains (the results then hold a min-max envelope of
+        the batch and round losses, at the batches and rounds of "BatchNumbers" and "RoundNumbers");
+        None keeps every batch loss, as NetTrain does.
     **nettrain_options : NetTrain's ``batch_size``, ``method``, ``learning_rate``, ``random_seed``,
         ``max_training_rounds`` (the round limit), and ``learning_rate_schedule``,
         ``l2_regularization``, ``gradient_clipping``, ``training_stopping_criterion``,
@@ -151,7 +159,7 @@ class TrainingPanel:
 
     def __init__(self, net, data, loss_function=None, validation_set=None, *, resolution=200, max_fps=25.0,
                  surface_size=330, curve_size=(500, 330), data_name="data", net_name="net", setup_code="",
-                 **nettrain_options):
+                 history_limit=HISTORY_LIMIT, **nettrain_options):
         import ipywidgets as widgets
 
         from ..train.spec import Automatic
@@ -172,6 +180,7 @@ class TrainingPanel:
                                  f"batch_size, method, learning_rate, random_seed, max_training_rounds, "
                                  f"{', '.join(PASSED_THROUGH)}")
         self.net, self.data = net, data
+        self.history_limit = history_limit
         self._names = {"net": net_name, "data": data_name}
         self._setup_code = setup_code
         self._passed = {k: nettrain_options[k] for k in PASSED_THROUGH if k in nettrain_options}
@@ -347,7 +356,8 @@ class TrainingPanel:
 
         options = self.nettrain_options()
         options.pop("max_training_rounds", None)
-        session = TrainingSession(self.net, self._train_data, self.loss_function(), **options)
+        session = TrainingSession(self.net, self._train_data, self.loss_function(), history_limit=self.history_limit,
+                                  **options)
         if self.session is not None:
             self.session.unsubscribe(self._listener)
         self.session = session

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+from array import array
 import threading
 import time
 
@@ -337,23 +338,35 @@ def _stamp_discs(image, px, py, radii, colors, rim=RIM):
 # ---------------------------------------------------------------------------- loss curves
 
 
+#: the most points a panel's loss curve keeps (CurveHistory; a 500-pixel plot draws 1000 of them)
+CURVE_POINTS = 4000
+
+
 class CurveHistory:
     """What the loss curves show, filled from training events (thread-safe).
 
-    ``series[name] = (xs, ys)`` with x in rounds (fractional within a round). Names:
-    ``"total"``, ``"validation"``, each sub-loss ``"<name>"`` (unscaled) and ``"<name> x<scale>"``
+    ``series[name] = (xs, ys)`` (float64 ``array('d')``) with x in rounds (fractional within a round).
+    Names: ``"total"``, ``"validation"``, each sub-loss ``"<name>"`` (unscaled) and ``"<name> x<scale>"``
     (scaled, only when the scale is not 1). ``marks`` lists ``(x, text)`` for specification changes.
+
+    ``limit`` (default :data:`CURVE_POINTS`; None keeps every point) bounds the points a curve keeps,
+    so that a panel left training keeps bounded memory: a curve with more is thinned to a min-max
+    envelope (:func:`lossviz.train.session.envelope_rows`: the first and the newest point and the
+    lowest and highest of every stretch of rounds, at their own x), which draws as the whole curve
+    does (the renderer draws at most ``max_points`` of them, see :func:`thin_curve`).
     """
 
-    def __init__(self):
+    def __init__(self, limit=CURVE_POINTS):
         self.lock = threading.Lock()
+        self.limit = None if limit is None else max(4, int(limit))
         self.series: dict = {}
         self.marks: list = []
+        self._widths: dict = {}  # bucket width (rounds) of each thinned curve
         self.version = 0  # bumped when a series or mark is added (the background must be redrawn)
 
     def clear(self):
         with self.lock:
-            self.series, self.marks = {}, []
+            self.series, self.marks, self._widths = {}, [], {}
             self.version += 1
 
     def _add(self, name, x, y):
@@ -361,10 +374,26 @@ class CurveHistory:
             return
         s = self.series.get(name)
         if s is None:
-            s = self.series[name] = ([], [])
+            s = self.series[name] = (array("d"), array("d"))
             self.version += 1
         s[0].append(x)
         s[1].append(y)
+        if self.limit is not None and len(s[0]) > self.limit:
+            self._thin(name)
+
+    def _thin(self, name):
+        from ..train.session import envelope_rows
+
+        xs, ys = (np.frombuffer(a, dtype=float) for a in self.series[name])
+        width = self._widths.get(name, 1)
+        keep = envelope_rows(xs, [ys], width) if width > 1 else np.arange(len(xs))
+        while len(keep) > self.limit // 2 and width <= xs[-1] - xs[0]:
+            width *= 2
+            keep = keep[envelope_rows(xs[keep], [ys[keep]], width)]
+        self._widths[name] = width
+        thinned = array("d", xs[keep].tobytes()), array("d", ys[keep].tobytes())
+        del xs, ys  # the arrays' buffers are exported while numpy views them
+        self.series[name] = thinned
 
     def add_round(self, x, total, sub_losses, scales, validation=None):
         """One point per curve at round ``x``; ``scales`` maps sub-loss name -> its scale."""
@@ -410,23 +439,25 @@ def mark_label(description, most=48):
 def thin_curve(x, y, max_points=1000):
     """At most about ``max_points`` points of a curve that look the same drawn: (x, y) arrays.
 
-    A long curve is cut into ``max_points // 2`` buckets of consecutive points and each
-    bucket keeps its lowest and its highest point, in their order (a min-max envelope: spikes
-    stay visible, which striding would drop). Drawing thousands of rounds costs Agg time in
-    proportion to the points; a 500-pixel-wide plot cannot show more than this anyway.
+    A long curve's x range is cut into ``max_points // 2 - 1`` equal buckets and each bucket keeps
+    its lowest and its highest point, in their order (a min-max envelope: spikes stay visible,
+    which striding would drop); the first and the newest point stay. Drawing thousands of rounds
+    costs Agg time in proportion to the points; a 500-pixel-wide plot cannot show more than this
+    anyway. Buckets of x, not of point counts: a history thinned unevenly (:class:`CurveHistory`,
+    dense in its newest rounds) draws as the whole one does.
     """
+    from ..train.session import envelope_rows
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = len(y)
-    buckets = max(1, max_points // 2)
     if n <= max_points:
         return x, y
-    k = n // buckets
-    m = buckets * k
-    ys = y[:m].reshape(buckets, k)
-    base = np.arange(buckets)[:, None] * k
-    lo, hi = base[:, 0] + np.argmin(ys, axis=1), base[:, 0] + np.argmax(ys, axis=1)
-    pick = np.sort(np.stack([lo, hi], axis=1), axis=1).ravel()
-    pick = np.concatenate([pick, np.arange(m, n)])  # the rest, and the newest point, as they are
+    buckets = max(1, max_points // 2 - 1)
+    width = (x[-1] - x[0]) / buckets
+    if not width > 0:  # no x range: every point at one x
+        pick = np.unique(np.r_[0, np.argmin(y), np.argmax(y), n - 1])
+        return x[pick], y[pick]
+    pick = envelope_rows(x - x[0], [y], width)
     return x[pick], y[pick]
 
 

@@ -184,7 +184,7 @@ def test_switching_between_fused_and_autograd_steps_keeps_the_adam_moments(monke
     s = _session(working_precision="Real32")
     s.step(batches=3)
     before = [m.copy() for m in s.optimizer._m]
-    fused = type(s._engine).__name__
+    engine = s._engine
 
     from lossviz import losses
 
@@ -197,7 +197,8 @@ def test_switching_between_fused_and_autograd_steps_keeps_the_adam_moments(monke
 
     s.set_loss_function(losses.get("test-session-cube"))
     s._apply_pending(np.geterr())
-    assert type(s._engine).__name__ == "AutogradStep" and fused != "AutogradStep"
+    # a user function trains in float64 (compiled, or by AutogradStep): the Real32 step is replaced
+    assert s._engine is not engine and engine.dtype == np.float32 and s._engine.leaves[0].dtype == np.float64
     after = np.concatenate([np.ravel(m) for m in s.optimizer._m])
     np.testing.assert_allclose(after, np.concatenate([np.ravel(m) for m in before]), rtol=1e-6)
     s.step(batches=2)
@@ -465,3 +466,113 @@ def test_a_small_nets_learning_rate_test_runs_whole_whatever_the_machines_load(m
     monkeypatch.setattr(nettrain_module, "RANGE_TEST_UNTIMED_WORK", 0)
     NetTrain(_regressor(), (X, Y), max_training_rounds=1, progress=None)
     assert limits[-1] == 2.0
+
+
+# ---------------------------------------------------------------------- history_limit: bounded memory
+def _history_growth(session, *runs):
+    """Bytes the session's history gains in each of ``session.run(rounds=r) for r in runs`` after the first:
+    tracemalloc (on from the first run), counting the code of :class:`Trace` and the line that appends
+    the batch losses."""
+    import inspect
+    import tracemalloc
+
+    lines, first = inspect.getsourcelines(session_module.Trace)
+    history = set(range(first, first + len(lines)))
+    source, first = inspect.getsourcelines(TrainingSession._one_batch)
+    history |= {first + i for i, line in enumerate(source) if "self._batch_losses.append(" in line}
+    only_session = [tracemalloc.Filter(True, session_module.__file__)]
+    snapshots = []
+    tracemalloc.start()
+    try:
+        for rounds in runs:
+            session.run(rounds=rounds)
+            snapshots.append(tracemalloc.take_snapshot().filter_traces(only_session))
+    finally:
+        tracemalloc.stop()
+    return [sum(d.size_diff for d in after.compare_to(before, "lineno") if d.traceback[0].lineno in history)
+            for before, after in zip(snapshots, snapshots[1:])]
+
+
+def test_a_history_limit_keeps_a_long_runs_memory_bounded_and_no_limit_keeps_every_batch():
+    # 8 batches a round; 120 rounds first: past the limit of 100 rows (batches or rounds)
+    data = (X[:32], Y[:32])
+    grown, sessions = {}, {}
+    for limit in (None, 100):
+        s = sessions[limit] = TrainingSession(_regressor(), data, random_seed=0, batch_size=4, learning_rate=0.01,
+                                              history_limit=limit)
+        grown[limit] = _history_growth(s, 120, 150, 150)
+    # no limit: every batch loss and every round's loss and sub-loss (scaled and not) are kept, 8 bytes
+    # each: each 150 rounds add as much again
+    assert all(g > 150 * (8 + 3) * 8 for g in grown[None]), grown
+    # a limit: the history is as large after 420 rounds as after 120 and 270: thinned, not grown (between
+    # two thinnings it swings by up to half a limit's worth of rows: 50 x 6 numbers, about 2.4 KB)
+    assert all(abs(g) < 3000 < 0.25 * min(grown[None]) for g in grown[100]), grown
+    r = sessions[100].results()
+    assert len(r["BatchLossList"]) <= 100 + 8 and len(r["RoundLossList"]) <= 100 and r["HistoryThinned"]
+    assert r["TotalBatches"] == 8 * 420 and r["TotalRounds"] == sessions[100].round == 420
+    full = sessions[None].results()
+    assert full["BatchNumbers"] == range(1, 8 * 420 + 1) and len(full["BatchLossList"]) == 8 * 420
+    assert full["RoundNumbers"] == range(1, 421) and full["HistoryLimit"] is None and not full["HistoryThinned"]
+
+
+def test_a_thinned_history_keeps_true_values_the_first_and_newest_and_the_extremes():
+    # the limit changes nothing in training: the thinned lists are entries of the whole ones, at their numbers
+    data = (X[:16], LABELS[:16])
+    options = dict(random_seed=0, batch_size=4, learning_rate=0.05, validation_set=(X[16:32], LABELS[16:32]))
+    full = TrainingSession(_classifier(), data, **options)
+    thin = TrainingSession(_classifier(), data, history_limit=100, **options)
+    for s in (full, thin):
+        s.run(rounds=200)
+        s.set_loss_function(HuberLossLayer())  # a change mid-run: the sub-loss lists are NaN before it
+    for s in (full, thin):
+        s.run(rounds=150)
+    f, t = full.results(), thin.results()
+    assert t["HistoryLimit"] == 100 and t["HistoryThinned"] and t["TotalBatches"] == f["TotalBatches"] == 1400
+    for values, numbers, key in (("BatchLossList", "BatchNumbers", "batch"),
+                                 ("RoundLossList", "RoundNumbers", "round"),
+                                 ("ValidationLossList", "RoundNumbers", "validation")):
+        whole, kept, at = np.array(f[values]), np.array(t[values]), np.array(t[numbers])
+        assert len(kept) == len(at) < len(whole) / 3, key
+        assert np.all(np.diff(at) > 0) and at[0] == 1 and at[-1] == len(whole), key  # the first and newest
+        np.testing.assert_array_equal(kept, whole[at - 1], err_msg=key)  # true values at their numbers
+        assert whole.argmin() + 1 in at and whole.argmax() + 1 in at, key  # the extremes
+    # every per-round list is aligned with RoundNumbers, the measurements and sub-losses too
+    at = np.array(t["RoundNumbers"])
+    for name, kept in t["RoundSubLossLists"].items():
+        np.testing.assert_array_equal(kept, np.array(f["RoundSubLossLists"][name])[at - 1])
+    # (which rounds have an accuracy depends on the time measuring takes: compare the losses)
+    assert [m["Loss"] for m in t["RoundMeasurements"]] == [f["RoundMeasurements"][i - 1]["Loss"] for i in at]
+    assert t["ValidationMeasurements"] == [f["ValidationMeasurements"][i - 1] for i in at]
+    assert t["RoundLoss"] == f["RoundLoss"] and t["ValidationLoss"] == f["ValidationLoss"]
+
+
+def test_a_thinned_trace_keeps_the_envelope_of_every_bucket():
+    from lossviz.train.session import Trace
+
+    rng = np.random.default_rng(3)
+    values = rng.standard_cauchy(20_000)  # spikes
+    trace = Trace(["loss"], limit=500)
+    for chunk in np.array_split(values, 400):
+        trace.tail["loss"].extend(chunk)  # as the session appends batch losses, and thins at round ends
+        trace.fit()
+    kept, at = np.array(trace.column("loss")), np.array(trace.positions())
+    assert len(kept) <= 500 + 50 and trace.count == 20_000 and trace.thinned
+    np.testing.assert_array_equal(kept, values[at - 1])
+    thinned = at <= trace.folded  # rows thinned at the trace's bucket width; the newer ones are whole
+    for b in np.unique(at[thinned] // trace.width):
+        lo, hi = max(1, b * trace.width), min(trace.folded, (b + 1) * trace.width - 1)
+        bucket = values[lo - 1:hi]
+        inside = kept[thinned][at[thinned] // trace.width == b]
+        assert bucket.min() in inside and bucket.max() in inside
+    assert np.array_equal(at[~thinned], np.arange(trace.folded + 1, 20_001))
+
+
+def test_history_limit_is_checked_and_a_stalled_run_is_still_noticed_when_thinned():
+    for bad in (5, 99, 1.5, True, "100"):
+        with pytest.raises(ParameterError, match="history_limit must be an int >= 100"):
+            _session(history_limit=bad)
+    s = TrainingSession(_classifier(), (X, LABELS), learning_rate=1e6, batch_size=96, random_seed=0,
+                        history_limit=100)
+    with pytest.warns(TrainingStalledWarning, match="after 400 rounds"):
+        s.run(rounds=400)
+    assert s.results()["HistoryThinned"]
