@@ -226,8 +226,16 @@ class TrainingSession:
         return {"total": 0.0, "count": 0, "subs": [], "sizes": []}
 
     @property
-    def _scales(self):
-        return np.array([t.scale for t in self.spec.terms for _ in t.names])
+    def spec(self):
+        """The LossSpecification being trained (the constructor's, then each :meth:`set_loss_function`'s)."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec):
+        # what the loop reads every batch or round, worked out once per specification
+        self._spec = spec
+        self._scales = np.array([t.scale for t in spec.terms for _ in t.names])  # one per sub-loss
+        self._classifiers = bool(classifier_terms(spec))  # accuracy is measured each round
 
     @property
     def parameter_count(self):
@@ -597,7 +605,7 @@ class TrainingSession:
         rounds = self._hist["round"]
         with self._hist_lock:  # the round's losses first: kept even if a measurement below fails
             rounds.append(row)
-        if classifier_terms(self.spec) and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
+        if self._classifiers and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
             t0 = time.perf_counter()
             measured = {("measure", k): v for k, v in self.measure(self._measure_sample()).items()}
             with self._hist_lock:
@@ -638,7 +646,7 @@ class TrainingSession:
         """The last round's accuracy when the time budget of the measurements skipped it."""
         rounds = self._hist["round"]
         measured = [n for n in rounds.tail if isinstance(n, tuple) and n[0] == "measure"]
-        if (rounds and not rounds.last_row(measured) and self.batch == 0 and classifier_terms(self.spec)
+        if (rounds and not rounds.last_row(measured) and self.batch == 0 and self._classifiers
                 and self._reason != "Error"):
             try:
                 measured = {("measure", k): v for k, v in self.measure(self._measure_sample()).items()}
