@@ -214,6 +214,13 @@ def print_train_table(med):
 
 LOSS_SIZES = [((2, 16, 16, 3), 32), ((2, 16, 16, 3), 512), ((2, 256, 256, 3), 512)]
 LOSS_TARGETS = [3.0, 3.0, 1.0]
+#: issue 11: nets and losses built from user functions (autograd on those, float64) aim at 1x PyTorch
+USER_FUNCTION_TARGET = 1.0
+
+
+def loss_target(config, i):
+    """The ratio configuration ``config`` must reach at size ``LOSS_SIZES[i]``."""
+    return USER_FUNCTION_TARGET if config.startswith("user function") else LOSS_TARGETS[i]
 
 
 def loss_section(seconds, repeats=3, only=None):
@@ -258,19 +265,19 @@ def loss_section(seconds, repeats=3, only=None):
 def print_loss_table(res):
     from steps import ISSUE_TABLE
 
-    cells = [(r / LOSS_TARGETS[i], r, c, i) for c, per in res.items() for i, (_, _, r) in per.items()]
+    cells = [(r / loss_target(c, i), r, c, i) for c, per in res.items() for i, (_, _, r) in per.items()]
     if not cells:
         print("\n(no loss configuration measured)")
         return
     worst = min(cells)[1:]  # the furthest below (or least above) its target
-    target = LOSS_TARGETS[worst[2]]
+    target = loss_target(worst[1], worst[2])
     missed = sum(1 for share, *_ in cells if share < 1.0)
     print("\n### Every loss against PyTorch eager doing the same (issue 11; NetTrain Real32 steps/s vs "
           "PyTorch float32 + Adam at its better thread setting, same run)\n")
     print(f"**Worst ratio against its target: {worst[0]:.2f}** ({worst[1]}, {config_name(*LOSS_SIZES[worst[2]])}; "
           f"target >= {target:g}: {'met' if worst[0] >= target else 'MISSED'}); {missed} of {len(cells)} "
           "measurements below target. Targets: >= 3 at 2-16-16-k, batch 32 and 512; >= 1 on 2-256-256-k, "
-          "batch 512.\n")
+          "batch 512; >= 1 for nets and losses built from user functions (float64, autograd on those).\n")
     cols = [config_name(s, b) for s, b in LOSS_SIZES]
     print("| configuration | " + " | ".join(f"{c}: lossviz / PyTorch = ratio" for c in cols) + " |")
     print("|---|" + "---:|" * len(cols))
@@ -279,7 +286,7 @@ def print_loss_table(res):
         for i in range(len(LOSS_SIZES)):
             if i in per:
                 ours, best, r = per[i]
-                flag = "" if r >= LOSS_TARGETS[i] else " (MISSED)"
+                flag = "" if r >= loss_target(c, i) else " (MISSED)"
                 row.append(f"{ours:,.0f} / {best:,.0f} = **{r:.2f}**{flag}")
             else:
                 row.append("")
