@@ -413,7 +413,7 @@ def main():
     else:
         print(machine())
     if "every-loss" in sections:
-        print_loss_table(loss_section(args.seconds * 0.2, only=args.config))
+        print_loss_table(loss_section(args.seconds * 0.4, only=args.config))
     if "overhead" in sections:
         overhead_section(args.seconds)
     if "losses" in sections:

@@ -63,22 +63,25 @@ class KLDivLossLayer(LossLayer):
         self._set_options(from_logits=from_logits, axis=axis)
         super().__init__(**ports)
 
-    def _log_probabilities(self, x):
-        if self.from_logits:
-            return x
+    def _class_axis(self, x):
+        """The batch array's axis that holds the classes (from_logits=False), or a ShapeError."""
         rank = anp.ndim(x) - 1
         ax = self.axis + rank if self.axis < 0 else self.axis
         if not 0 <= ax < rank:
             raise ShapeError(f"{type(self).__name__}: with from_logits=False port 'Input' needs a class axis "
                              f"{self.axis}, got examples of shape {anp.shape(x)[1:]}")
-        return log_softmax(x, axis=ax + 1)
+        return ax + 1
+
+    def _log_probabilities(self, x):
+        return x if self.from_logits else log_softmax(x, axis=self._class_axis(x))
 
     def check(self, data):
         check_in_range(self, "Target", data["Target"], 0.0, 1.0, "probabilities (between 0 and 1)")
         if self.from_logits:
             check_in_range(self, "Input", data["Input"], -np.inf, 1e-9,
                            "log-probabilities (<= 0) with from_logits=True; for logits use from_logits=False")
-        self._log_probabilities(data["Input"])
+        else:
+            self._class_axis(data["Input"])
 
     def elementwise(self, data):
         t = data["Target"]

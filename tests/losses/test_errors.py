@@ -173,3 +173,12 @@ def test_errors_are_value_errors_too():
     with pytest.raises(ValueError):
         get("huber", rho=-1)
     assert issubclass(DataError, LossvizError)
+
+
+def test_kl_div_on_logits_needs_a_class_axis():
+    """The check names the axis without computing the log-softmax it guards."""
+    with pytest.raises(ShapeError, match=r"with from_logits=False port 'Input' needs a class axis -1, got examples "
+                                         r"of shape \(\)"):
+        get("kl_div", from_logits=False)({"Input": 0.5, "Target": 0.5})
+    with pytest.raises(ShapeError, match=r"needs a class axis 1, got examples of shape \(3,\)"):
+        get("kl_div", from_logits=False, axis=1)({"Input": np.zeros(3), "Target": np.ones(3) / 3})
