@@ -1,7 +1,7 @@
 """lossviz benchmarks (``make bench``): training steps/s against PyTorch, numpy and JAX, and the other
 speed targets of issue 5. Prints markdown tables; paste a run into benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py                # everything (about 4 minutes)
+    .venv/bin/python benchmarks/run.py                # everything (about 9 minutes on 2 quiet cores)
     .venv/bin/python benchmarks/run.py --seconds 0.5  # shorter measurements
     .venv/bin/python benchmarks/run.py --only train   # one section: train, every-loss, overhead, losses,
                                                       # surface, import
