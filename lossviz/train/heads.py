@@ -422,19 +422,22 @@ class _CTC(_Head):
     of a buffer with two zero rows, and the sums over states add whole rows, so each time step is a
     handful of numpy calls on contiguous blocks whatever the batch size. The emissions are one gather
     of the softmax (flat indices ``(b, t, l'_s)``), the occupancies go back to classes by one bincount.
-    The softmax runs in the working precision, the dynamic program and the gradient in float64.
+    The emissions, the dynamic program and the gradient are float64 (the emissions ``exp(x - lse)`` from
+    the logits, so a float32 probability that underflows cannot zero a path); only the gradient's
+    softmax runs in the working precision.
     """
 
     def loss(self, ins, buf):
         x, labels = self._checked(ins)
         B, T, C = x.shape
         blank = C - 1 if self.layer.blank_label == "last" else 0
-        z = x.reshape(B * T, C)  # the softmax in the working precision, the dynamic program in float64
+        z = x.reshape(B * T, C)  # the gradient's softmax in the working precision
         m = np.empty((B * T, 1), x.dtype)
         s = np.empty((B * T, 1), x.dtype)
         e = np.empty(z.shape, x.dtype)
         _shifted_exp(z, e, m, s)
         p = e / s  # (B T, C)
+        lse = (m[:, 0].astype(np.float64) + np.log(s[:, 0].astype(np.float64))).reshape(B, T).T  # (T, B)
         lengths = _add.reduce(labels >= 0, 1, np.int64)
         S = 2 * labels.shape[1] + 1
         ext = np.full((S, B), blank)  # l'_s per example, state-major
@@ -442,7 +445,9 @@ class _CTC(_Head):
         skip = np.zeros((S + 2, B))  # rows S, S + 1 stay 0: the backward shift reads them
         skip[2:S] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
         index = (np.arange(T) * C)[:, None, None] + (np.arange(B) * (T * C) + ext)
-        emit = p.ravel()[index].astype(np.float64)  # (T, S, B): p_t(l'_s)
+        # the emissions p_t(l'_s) (T, S, B) in float64 from the logits: exp(x - lse) stays positive where a
+        # float32 probability underflows (a logit 104 below its step's largest), which would zero every path
+        emit = np.exp(x.ravel()[index] - lse[:, None, :])
         # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s); each step
         # sits in rows 2: of a buffer whose two first rows are 0, so alpha_{t-1}(s-1) and (s-2) are views
         alpha = np.zeros((T, S + 2, B))

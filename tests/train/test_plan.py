@@ -471,6 +471,24 @@ def test_the_ctc_head_takes_padded_targets_like_the_layer():
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("blank_label", ["last", "first"])
+@pytest.mark.parametrize("scale", [1.0, 60.0, 200.0])
+def test_the_ctc_head_in_float32_stays_finite_with_large_logits(scale, blank_label):
+    """Logits a hundred apart underflow a float32 softmax: the emissions come from the logits in float64."""
+    layer = losses.get("ctc", blank_label=blank_label)
+    x = RNG.normal(size=(8, 5, 4)) * scale
+    labels = RNG.integers(0, 3, size=(8, 2)) + (blank_label == "first")
+    ref = layer.apply(None, {"Input": x, "Target": labels})["Loss"]
+    head, _ = make_head(layer, (5, 4))
+    buf = head.alloc(8, np.float32, {})
+    value = head.forward({"Input": x.astype(np.float32), "Target": labels}, buf)["Loss"]
+    assert value.dtype == np.float32
+    # float32 logits: relative rounding of about 1e-7 per logit, and the loss grows with the scale
+    np.testing.assert_allclose(value, ref, rtol=2e-6, atol=1e-6)
+    gradient = head.backward({"Loss": np.ones(8, np.float32)}, buf, ("Input",))["Input"]
+    assert gradient.dtype == np.float32 and np.isfinite(gradient).all()
+
+
 @settings(max_examples=25, deadline=None)
 @given(eps=st.floats(0.0, 1.0), weights=st.lists(st.floats(0.0, 3.0), min_size=4, max_size=4),
        scale=st.floats(-3.0, 3.0).filter(lambda r: abs(r) > 1e-3), rho=st.floats(0.01, 5.0),
