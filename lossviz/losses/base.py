@@ -546,24 +546,26 @@ def _first_bad(values, bad):
 
 
 _min, _max = np.minimum, np.maximum
+_SIGNED_MAX = {np.dtype(t): int(np.iinfo(t).max) for t in (np.int8, np.int16, np.int32, np.int64)}
 
 
 def _all_within(v, low, high) -> bool:
     """True when every entry of ``v`` lies in ``[low, high]``; False when one does not or one is NaN.
 
     Reductions without temporaries, so valid data (the usual case) costs two reads of ``v``, or one
-    with ``low = 0`` for float64 or signed integer data: read as unsigned integers of the same width,
-    non-negative numbers keep their order and every negative one (and, for floats, -0.0 and NaN) lands
-    above them all, so ``max(bits) <= bits(high)`` is the whole test. (A False for -0.0 only sends the
-    caller to its exact check.) The ufuncs' own reductions skip ``ndarray.min``'s dispatch: a batch of
-    class indices is checked in about a microsecond.
+    with ``low = 0`` for native float64 or signed integer data: read as unsigned integers of the same
+    width, non-negative numbers keep their order and every negative one (and, for floats, -0.0 and NaN)
+    lands above the largest non-negative one, so ``max(bits) <= bits(high)`` is the whole test when
+    ``high`` is itself a non-negative number of the dtype (for integers: at most its largest value).
+    (A False for -0.0 only sends the caller to its exact check.) The ufuncs' own reductions skip
+    ``ndarray.min``'s dispatch: a batch of class indices is checked in about a microsecond.
     """
     if v.size == 0:
         return True
-    if low == 0 and high >= 0:
+    if low == 0 and high >= 0 and v.dtype.isnative:
         if v.dtype == np.float64:
             return bool(_max.reduce(v.view(np.uint64), None) <= np.float64(high).view(np.uint64))
-        if v.dtype.kind == "i":
+        if v.dtype.kind == "i" and high <= _SIGNED_MAX.get(v.dtype, -1):
             return bool(_max.reduce(v.view(f"u{v.dtype.itemsize}"), None) <= high)
     return bool(_min.reduce(v, None) >= low and _max.reduce(v, None) <= high)
 

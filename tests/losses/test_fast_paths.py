@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from lossviz.errors import DataError
 from lossviz.losses import CrossEntropyLossLayer, get
-from lossviz.losses.base import check_distributions, check_in_range, check_in_set, class_indices
+from lossviz.losses.base import _all_within, check_distributions, check_in_range, check_in_set, class_indices
 from lossviz.losses.classification import class_coefficients, index_coefficients
 from lossviz.losses.primitives import index_cross_entropy, pick, probability_cross_entropy, squared_error
 from lossviz.losses.probabilistic import gaussian_kernel, squared_distances
@@ -109,6 +109,24 @@ def test_range_check_verdicts(dtype):
     check_in_range(LAYER, "Input", np.array([0.0, 3.0, np.inf]), 0.0, np.inf, "counts")
     with pytest.raises(DataError, match=r"must hold logs, got 0.5"):
         check_in_range(LAYER, "Input", np.array([-np.inf, -3.0, 0.5]), -np.inf, 1e-9, "logs")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["i1", "i2", "i4", "i8", ">i4", "<i8", ">f8", "f8", "f4"]), st.data())
+def test_range_verdicts_of_every_dtype_and_bound(dtype, data):
+    """The one-reduction test (signed numbers read as unsigned) gives the plain comparison's verdict: for every
+    integer width, byte order and upper bound, including bounds past the dtype's range and infinity."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "i":
+        info = np.iinfo(dtype)
+        values = st.integers(int(info.min), int(info.max))
+    else:
+        values = st.floats(-1e6, 1e6, width=32 if dtype.itemsize == 4 else 64)
+    v = np.array(data.draw(st.lists(values, min_size=1, max_size=6)), dtype=dtype)
+    if dtype.kind == "f":
+        v = v + dtype.type(0.0)  # no -0.0: the one-reduction test sends it to the caller's exact check
+    high = data.draw(st.one_of(st.integers(0, 2**40), st.sampled_from([np.inf, 0.5, 199, 70_000, 2**31])))
+    assert _all_within(v, 0, high) == bool(np.all((v >= 0) & (v <= high)))
 
 
 def test_set_check_verdicts():
