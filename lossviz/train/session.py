@@ -603,23 +603,21 @@ class TrainingSession:
             row["sub", name] = current[name]
             row["scaled", name] = current[name] * scale_of.get(name, math.nan)
         rounds = self._hist["round"]
-        with self._hist_lock:  # the round's losses first: kept even if a measurement below fails
-            rounds.append(row)
-        if self._classifiers and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
-            t0 = time.perf_counter()
-            measured = {("measure", k): v for k, v in self.measure(self._measure_sample()).items()}
-            with self._hist_lock:
-                rounds.update_last(measured)
-            self._measure_time += time.perf_counter() - t0
         val_loss = None
-        if self._valid is not None:
-            val_loss, val_subs = self.evaluate(self._valid)
-            validation = {"valid": val_loss}
-            for name in self._names:
-                validation["valid_sub", name] = val_subs.get(name, math.nan)
-            validation.update({("valid_measure", k): v for k, v in self.measure(self._valid).items()})
+        try:  # the whole row at once: a results() taken meanwhile never sees a round half recorded
+            if self._classifiers and self._measure_time <= MEASURE_TIME_FRACTION * self.elapsed:
+                t0 = time.perf_counter()
+                row.update({("measure", k): v for k, v in self.measure(self._measure_sample()).items()})
+                self._measure_time += time.perf_counter() - t0
+            if self._valid is not None:
+                val_loss, val_subs = self.evaluate(self._valid)
+                row["valid"] = val_loss
+                for name in self._names:
+                    row["valid_sub", name] = val_subs.get(name, math.nan)
+                row.update({("valid_measure", k): v for k, v in self.measure(self._valid).items()})
+        finally:  # the round's losses are kept even if a measurement failed
             with self._hist_lock:
-                rounds.update_last(validation)
+                rounds.append(row)
         if self.history_limit is not None:
             with self._hist_lock:
                 rounds.fit()

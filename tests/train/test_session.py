@@ -253,6 +253,24 @@ def test_validation_split_and_best_round():
     assert r["ValidationLossList"][r["BestValidationRound"] - 1] == min(r["ValidationLossList"])
 
 
+def test_results_taken_while_training_never_hold_a_half_recorded_round():
+    """A panel reads results() while the session trains: every round it shows has its validation loss and
+    its accuracy (the row is recorded whole, after the round's measurements)."""
+    s = TrainingSession(_classifier(), (X, LABELS), random_seed=1, batch_size=16, validation_set=Scaled(0.25))
+    thread = threading.Thread(target=lambda: s.run(time_goal=1.5))
+    thread.start()
+    snapshots = 0
+    while thread.is_alive():
+        r = s.results()
+        if r["TotalRounds"]:
+            snapshots += 1
+            assert len(r["ValidationLossList"]) == len(r["RoundLossList"])
+            assert np.isfinite(r["ValidationLossList"]).all() and math.isfinite(r["ValidationLoss"])
+            assert all("Accuracy" in m for m in r["ValidationMeasurements"])
+    thread.join()
+    assert snapshots > 20
+
+
 # ---------------------------------------------------------------------- faults
 def test_a_callback_that_raises_keeps_the_trained_net():
     def bad(event):
