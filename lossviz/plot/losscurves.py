@@ -95,6 +95,13 @@ def _thin(x, y, limit=MAX_BATCH_POINTS):
     return (np.add.reduceat(x, edges[:-1]) / counts, np.add.reduceat(y, edges[:-1]) / counts)
 
 
+def _envelope(x, y, limit=MAX_BATCH_POINTS):
+    """At most about ``limit`` points of a history thinned to a min-max envelope, kept as one."""
+    from ..train.history import envelope_points
+
+    return envelope_points(x, y, limit)
+
+
 class LossPlot(Plot):
     """Batch, round, sub-loss and validation curves of a NetTrainResults.
 
@@ -140,7 +147,9 @@ class LossPlot(Plot):
         bx = _positions(results, "BatchNumbers", batches) / per_round
         rx = _positions(results, "RoundNumbers", rounds)
         vx = _positions(results, "RoundNumbers", valid)
-        self.artists["batch"].set_data(*_thin(bx, batches) if self.batches else ([], []))
+        # a thinned history is a min-max envelope already: averaging it would mix its lows with its highs
+        thin = _envelope if _get(results, "HistoryThinned") else _thin
+        self.artists["batch"].set_data(*thin(bx, batches) if self.batches else ([], []))
         self.artists["batch"].set_visible(bool(self.batches and len(batches)))
         if self.batches:
             shown.append(batches)
@@ -255,7 +264,8 @@ def loss_plot(results, ax=None, *, log=None, xlog=None, batches=True, sub_losses
     log : a log-scaled loss axis; None: when the losses span over two decades.
     xlog : a log-scaled round axis; None: for runs of more than 1000 rounds.
     batches : draw every batch's loss (faint), averaged into at most
-        2000 points for long runs.
+        2000 points for long runs (a history thinned by ``history_limit``
+        is drawn as its min-max envelope instead).
     sub_losses : draw each sub-loss of a multi-loss specification.
     validation : draw the validation losses (when there are any).
 

@@ -45,6 +45,7 @@ from ..net.ops import NetInitialize
 from .data import GATHER_BYTES, as_port_dict, check_lengths, equal_shape_groups, is_ragged, read_data
 from .checks import check_callbacks, check_int, check_positive, stopping_criterion
 from .events import StopTraining, TrainingEvent
+from .history import thin_rows
 from .infer import infer_shapes
 from .lrfinder import RANGE_TEST_SECONDS, RANGE_TEST_STEPS
 from .measures import classifier_terms, measure
@@ -851,36 +852,6 @@ class TrainingSession:
                 f"TrainingSession(round {self.round}, {self.total_batches} batches, {state})")
 
 
-def envelope_rows(positions, columns, width):
-    """Which rows of a thinned history to keep: a min-max envelope of buckets ``width`` positions wide.
-
-    ``positions`` (increasing numbers: batch or round numbers) are cut into buckets
-    ``floor(position / width)``; in each bucket, for each of ``columns`` (float arrays aligned
-    with ``positions``; NaN is no value), the row of the lowest and of the highest value is kept
-    (the first such row on ties); the first and the last row are always kept. Returns the sorted
-    row indices. With power-of-two widths the buckets nest, so thinning a thinned history again
-    keeps the envelope of the raw one: every bucket's extremes, and so the global ones.
-    """
-    x = np.asarray(positions, dtype=float)
-    n = len(x)
-    if n <= 2:
-        return np.arange(n)
-    bucket = np.floor_divide(x, float(width))
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    for column in columns:
-        y = np.asarray(column, dtype=float)
-        nan = np.isnan(y)
-        for fill, reduce in ((np.inf, np.minimum), (-np.inf, np.maximum)):
-            v = np.where(nan, fill, y) if nan.any() else y
-            hit = np.flatnonzero((v == reduce.reduceat(v, starts)[seg]) & ~nan)
-            first = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]] if len(hit) else hit
-            keep[first] = True
-    return np.flatnonzero(keep)
-
-
 class Trace:
     """Float64 columns with one row per batch or per round, kept whole or thinned to a bounded size.
 
@@ -890,10 +861,10 @@ class Trace:
 
     ``limit=None`` keeps every row. With a ``limit``, :meth:`fit` (called by the session after
     every round and at the end of a run) thins the rows once more than ``limit`` are kept: to a
-    min-max envelope (:func:`envelope_rows`) of buckets ``width`` positions wide, ``width`` a power of
-    two doubled until at most half the limit is kept. So the first row, the newest row and, for
-    every column, the lowest and the highest value of every bucket are kept, at their own
-    positions (:meth:`positions`); newer rows are kept whole until the next thinning.
+    min-max envelope (:func:`lossviz.train.history.thin_rows`) of buckets ``width`` positions
+    wide, ``width`` a power of two doubled until at most half the limit is kept. So the first row,
+    the newest row and, for every column, the lowest and the highest value of every bucket are kept,
+    at their own positions (:meth:`positions`); newer rows are kept whole until the next thinning.
 
     The newest rows are in ``tail`` (one ``array('d')`` per column, positions ``folded + 1``
     onwards); training appends the batch losses to ``tail[...]`` directly (the hot path pays no
@@ -950,13 +921,8 @@ class Trace:
         names = list(self.tail)
         x = np.concatenate([self._head_x, np.arange(self.folded + 1, self.folded + k + 1, dtype=float)])
         cols = [np.concatenate([self._head[n], np.frombuffer(self.tail[n], dtype=float)[:k]]) for n in names]
-        target = max(2, (self.limit - 1) // 2)
-        width = self.width  # the tail's raw rows join the buckets of the thinned ones; wider only when needed
-        keep = envelope_rows(x, cols, width) if width > 1 else np.arange(len(x))
-        while len(keep) > target and width <= x[-1]:
-            width *= 2
-            keep = keep[envelope_rows(x[keep], [c[keep] for c in cols], width)]
-        self.width = width
+        # the tail's raw rows join the buckets of the thinned ones; wider only when needed
+        keep, self.width = thin_rows(x, cols, max(2, (self.limit - 1) // 2), self.width)
         self._head_x = x[keep]
         self._head = {n: c[keep] for n, c in zip(names, cols)}
         self.folded += k

@@ -351,7 +351,7 @@ class CurveHistory:
 
     ``limit`` (default :data:`CURVE_POINTS`; None keeps every point) bounds the points a curve keeps,
     so that a panel left training keeps bounded memory: a curve with more is thinned to a min-max
-    envelope (:func:`lossviz.train.session.envelope_rows`: the first and the newest point and the
+    envelope (:func:`lossviz.train.history.envelope_rows`: the first and the newest point and the
     lowest and highest of every stretch of rounds, at their own x), which draws as the whole curve
     does (the renderer draws at most ``max_points`` of them, see :func:`thin_curve`).
     """
@@ -382,15 +382,10 @@ class CurveHistory:
             self._thin(name)
 
     def _thin(self, name):
-        from ..train.session import envelope_rows
+        from ..train.history import thin_rows
 
         xs, ys = (np.frombuffer(a, dtype=float) for a in self.series[name])
-        width = self._widths.get(name, 1)
-        keep = envelope_rows(xs, [ys], width) if width > 1 else np.arange(len(xs))
-        while len(keep) > self.limit // 2 and width <= xs[-1] - xs[0]:
-            width *= 2
-            keep = keep[envelope_rows(xs[keep], [ys[keep]], width)]
-        self._widths[name] = width
+        keep, self._widths[name] = thin_rows(xs, [ys], self.limit // 2, self._widths.get(name, 1))
         thinned = array("d", xs[keep].tobytes()), array("d", ys[keep].tobytes())
         del xs, ys  # the arrays' buffers are exported while numpy views them
         self.series[name] = thinned
@@ -437,28 +432,12 @@ def mark_label(description, most=48):
 
 
 def thin_curve(x, y, max_points=1000):
-    """At most about ``max_points`` points of a curve that look the same drawn: (x, y) arrays.
+    """At most about ``max_points`` points of a curve that look the same drawn (a min-max envelope):
+    :func:`lossviz.train.history.envelope_points`. Drawing thousands of rounds costs Agg time in
+    proportion to the points; a 500-pixel-wide plot cannot show more than this anyway."""
+    from ..train.history import envelope_points
 
-    A long curve's x range is cut into ``max_points // 2 - 1`` equal buckets and each bucket keeps
-    its lowest and its highest point, in their order (a min-max envelope: spikes stay visible,
-    which striding would drop); the first and the newest point stay. Drawing thousands of rounds
-    costs Agg time in proportion to the points; a 500-pixel-wide plot cannot show more than this
-    anyway. Buckets of x, not of point counts: a history thinned unevenly (:class:`CurveHistory`,
-    dense in its newest rounds) draws as the whole one does.
-    """
-    from ..train.session import envelope_rows
-
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n = len(y)
-    if n <= max_points:
-        return x, y
-    buckets = max(1, max_points // 2 - 1)
-    width = (x[-1] - x[0]) / buckets
-    if not width > 0:  # no x range: every point at one x
-        pick = np.unique(np.r_[0, np.argmin(y), np.argmax(y), n - 1])
-        return x[pick], y[pick]
-    pick = envelope_rows(x - x[0], [y], width)
-    return x[pick], y[pick]
+    return envelope_points(x, y, max_points)
 
 
 class CurveRenderer:

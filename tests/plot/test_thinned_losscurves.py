@@ -51,3 +51,27 @@ def test_the_error_rate_plot_of_a_thinned_history_puts_each_rate_at_its_round(ru
     np.testing.assert_array_equal(x, thin["RoundNumbers"])
     np.testing.assert_array_equal(y, [m["ErrorRate"] for m in thin["ValidationMeasurements"]])
     assert x[-1] == 400
+
+
+def test_a_long_thinned_batch_history_is_drawn_as_its_envelope_not_averaged():
+    """Over 2000 kept batch losses the plot reduces them: a thinned history is a min-max envelope already, and
+    averaging its points would draw its thinned part far above its newest raw batches (lows and highs mixed)."""
+    from lossviz.train.session import Trace
+
+    losses = np.random.default_rng(1).exponential(size=60_000)  # a flat, noisy run: one level throughout
+    trace = Trace(["loss"], limit=5_000)
+    for i, value in enumerate(losses):  # as a session records them: thinned at every round's end
+        trace.tail["loss"].append(value)
+        if i % 16 == 15:
+            trace.fit()
+    positions, columns = trace.snapshot()
+    results = {"BatchLossList": columns["loss"], "BatchNumbers": list(positions), "RoundLossList": [1.0] * 3750,
+               "RoundNumbers": list(range(1, 3751)), "HistoryThinned": True, "TotalBatches": 60_000,
+               "TotalRounds": 3750}
+    x, y = loss_plot(results, validation=False, sub_losses=False).artists["batch"].get_data()
+    # drawn: at most 2000 recorded batch losses at their own batches (averages of an envelope's lows and highs
+    # would draw its thinned part well above its raw newest batches), the extremes among them
+    assert len(y) <= 2000 and x[-1] == 3750
+    recorded = dict(zip(np.array(positions) / 16, columns["loss"]))
+    assert all(recorded.get(a) == b for a, b in zip(x, y))
+    assert y.min() == min(columns["loss"]) and y.max() == max(columns["loss"])
