@@ -99,9 +99,11 @@ def NetTrain(net, data, prop="TrainedNet", *, loss_function=Automatic, validatio
         returning "StopTraining" stops training.
     working_precision : "Real32" (default) or "Real64"
         Arithmetic of the compiled training step, which trains every net and
-        loss (see :mod:`lossviz.train.plan`); a net or a loss with a layer or
-        loss written as a Python function trains in float64 (autograd runs on
-        those layers alone; a user function may not be float32-safe).
+        loss it can compile (see :mod:`lossviz.train.plan`; a net with a
+        parameter no layer of the plan owns trains through autograd, in
+        float64); a net or a loss with a layer or loss written as a Python
+        function trains in float64 (autograd runs on those layers alone; a
+        user function may not be float32-safe).
         "Real32" is the default, as in Wolfram's
         NetTrain and PyTorch: about twice as fast on wide nets, and it agrees
         with "Real64" to float32 rounding (losses to about 1e-6 relative).

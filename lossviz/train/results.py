@@ -18,8 +18,8 @@ PROPERTIES = {
     "ValidationLoss": "the validation loss of the last round",
     "ValidationLossList": "the validation loss of every round (of the rounds in RoundNumbers when the history was "
                           "thinned)",
-    "RoundSubLossLists": "{sub-loss name: list of its mean per round}",
-    "ValidationSubLossLists": "{sub-loss name: list of its validation value per round}",
+    "RoundSubLossLists": "{sub-loss name: list of its mean per round (per round of RoundNumbers)}",
+    "ValidationSubLossLists": "{sub-loss name: list of its validation value per round (per round of RoundNumbers)}",
     "LossFunction": "the resolved loss specification (which port, which loss, which scale, and why)",
     "TotalTrainingTime": "seconds spent training",
     "MeanExamplesPerSecond": "examples processed per second",
@@ -29,7 +29,8 @@ PROPERTIES = {
     "ReasonTrainingStopped": "MaxTrainingRounds, TimeGoal, Diverged, EarlyStopping, UserStop, Interrupted or Error",
     "Method": "the optimizer used",
     "LearningRate": "the learning rate in force at the end (before any schedule)",
-    "RoundScaledSubLossLists": "{sub-loss name: list of its mean per round, times the scale in force}",
+    "RoundScaledSubLossLists": "{sub-loss name: list of its mean per round (of RoundNumbers), times the scale in "
+                               "force}",
     "BatchesPerRound": "batches in one round (one pass over the training data)",
     "SpecificationChanges": "[{'batch', 'round', 'description'}]: changes of loss, learning rate or batch size "
                             "made while training (TrainingSession.set_loss_function ...)",
@@ -39,10 +40,11 @@ PROPERTIES = {
     "InferredShapes": "{port: shape} of the ports whose shapes were read off the training data",
     "LearningRateSearch": "the learning-rate range test run when learning_rate was not given: rates, losses, "
                           "smoothed losses, the chosen rate and the rule (None when a rate was given)",
-    "RoundMeasurements": "one dict per round: 'Loss', and for classifiers (CrossEntropyLossLayer outputs) "
+    "RoundMeasurements": "one dict per round (of RoundNumbers): 'Loss', and for classifiers (CrossEntropyLossLayer outputs) "
                          "'Accuracy' and 'ErrorRate' on up to 512 training examples (rounds whose measurement "
                          "would exceed 2% of the training time have only 'Loss'; the last round is always measured)",
-    "ValidationMeasurements": "one dict per round: the validation 'Loss', 'Accuracy' and 'ErrorRate'",
+    "ValidationMeasurements": "one dict per round (of RoundNumbers): the validation 'Loss', 'Accuracy' and "
+                              "'ErrorRate'",
     "ErrorRatePlot": "a plot of the error rate (training and validation) against the round, for classifiers",
     "FinalPlots": "{'Loss': LossPlot, 'ErrorRate': ErrorRatePlot (classifiers only)}",
     "BatchNumbers": "the batch number (1-based, counted over the run) of each entry of BatchLossList: "
