@@ -56,7 +56,7 @@ def test_the_error_rate_plot_of_a_thinned_history_puts_each_rate_at_its_round(ru
 def test_a_long_thinned_batch_history_is_drawn_as_its_envelope_not_averaged():
     """Over 2000 kept batch losses the plot reduces them: a thinned history is a min-max envelope already, and
     averaging its points would draw its thinned part far above its newest raw batches (lows and highs mixed)."""
-    from lossviz.train.session import Trace
+    from lossviz.train.history import Trace
 
     losses = np.random.default_rng(1).exponential(size=60_000)  # a flat, noisy run: one level throughout
     trace = Trace(["loss"], limit=5_000)

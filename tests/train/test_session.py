@@ -20,6 +20,7 @@ from lossviz import (
 )
 from lossviz.errors import DataError, ParameterError, PortError, SpecError
 from lossviz.train import TrainingDivergedWarning, TrainingStalledWarning, nettrain as nettrain_module
+from lossviz.train import history as history_module
 from lossviz.train import session as session_module
 from lossviz.train.optimizers import ADAM
 
@@ -494,20 +495,22 @@ def _history_growth(session, *runs):
     import inspect
     import tracemalloc
 
-    lines, first = inspect.getsourcelines(session_module.Trace)
-    history = set(range(first, first + len(lines)))
+    lines, first = inspect.getsourcelines(history_module.Trace)
+    history = {(history_module.__file__, first + i) for i in range(len(lines))}
     source, first = inspect.getsourcelines(TrainingSession._one_batch)
-    history |= {first + i for i, line in enumerate(source) if "self._batch_losses.append(" in line}
-    only_session = [tracemalloc.Filter(True, session_module.__file__)]
+    history |= {(session_module.__file__, first + i) for i, line in enumerate(source)
+                if "self._batch_losses.append(" in line}
+    files = [tracemalloc.Filter(True, history_module.__file__), tracemalloc.Filter(True, session_module.__file__)]
     snapshots = []
     tracemalloc.start()
     try:
         for rounds in runs:
             session.run(rounds=rounds)
-            snapshots.append(tracemalloc.take_snapshot().filter_traces(only_session))
+            snapshots.append(tracemalloc.take_snapshot().filter_traces(files))
     finally:
         tracemalloc.stop()
-    return [sum(d.size_diff for d in after.compare_to(before, "lineno") if d.traceback[0].lineno in history)
+    return [sum(d.size_diff for d in after.compare_to(before, "lineno")
+                if (d.traceback[0].filename, d.traceback[0].lineno) in history)
             for before, after in zip(snapshots, snapshots[1:])]
 
 
@@ -565,7 +568,7 @@ def test_a_thinned_history_keeps_true_values_the_first_and_newest_and_the_extrem
 
 
 def test_a_thinned_trace_keeps_the_envelope_of_every_bucket():
-    from lossviz.train.session import Trace
+    from lossviz.train.history import Trace
 
     rng = np.random.default_rng(3)
     values = rng.standard_cauchy(20_000)  # spikes
