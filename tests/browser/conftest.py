@@ -287,12 +287,7 @@ class JupyterLab:
 
     @staticmethod
     def screenshot_element(locator, name: str) -> Path:
-        """A screenshot of one element (a cell, an output) scrolled into view, saved like :meth:`screenshot`."""
-        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
-        locator.scroll_into_view_if_needed()
-        locator.screenshot(path=str(path))
-        return path
+        return take_element_screenshot(locator, name)
 
     @staticmethod
     def error_outputs(page) -> list[str]:
@@ -305,10 +300,23 @@ class JupyterLab:
         return page.locator(".jp-OutputArea-output").count()
 
 
-def take_screenshot(page, name: str) -> Path:
+def _artifact(name: str) -> Path:
+    """Where the screenshot ``name`` goes: ARTIFACTS_DIR/<name>.png (made safe for a file name)."""
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    return ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+
+
+def take_screenshot(page, name: str) -> Path:
+    path = _artifact(name)
     page.screenshot(path=str(path))
+    return path
+
+
+def take_element_screenshot(locator, name: str) -> Path:
+    """A screenshot of one element (a cell, an output, a panel) scrolled into view."""
+    path = _artifact(name)
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(path))
     return path
 
 
@@ -377,6 +385,10 @@ class Voila:
     @staticmethod
     def screenshot(page, name: str) -> Path:
         return take_screenshot(page, name)
+
+    @staticmethod
+    def screenshot_element(locator, name: str) -> Path:
+        return take_element_screenshot(locator, name)
 
     def stop(self):
         _stop(self.proc)

@@ -104,16 +104,13 @@ def machine_load() -> float:
     return os.getloadavg()[0] / (os.cpu_count() or 1)
 
 
-def element_screenshot(locator, name: str) -> Path:
-    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS_DIR / f"{name}.png"
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(path))
-    return path
+def drive_panel(page, server, prefix: str, element_shot: str | None = None) -> dict:
+    """Train, watch the loss fall and the surface change, change the loss mid-run, measure fps, Stop.
 
+    ``server`` (a JupyterLab or a Voila of conftest.py) takes the screenshots, named ``<prefix>-<step>``."""
+    def shoot(step):
+        server.screenshot(page, f"{prefix}-{step}")
 
-def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> dict:
-    """Train, watch the loss fall and the surface change, change the loss mid-run, measure fps, Stop."""
     from playwright.sync_api import expect
 
     panel = page.locator(".lossviz-panel").first
@@ -121,7 +118,7 @@ def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> di
     surface = page.locator(".lossviz-surface").first
     expect(page.locator(".lossviz-status").first).to_contain_text("ready")
     before = surface.screenshot()
-    shoot(f"{prefix}-1-ready")
+    shoot("1-ready")
 
     panel.get_by_role("button", name="Train").click()
     panel.get_by_role("button", name="Train").click()  # a double click starts one run only
@@ -132,7 +129,7 @@ def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> di
     page.wait_for_timeout(2000)
     later_loss = loss_readout(page)
     later = surface.screenshot()
-    shoot(f"{prefix}-2-training")
+    shoot("2-training")
 
     # change the loss mid-run: the first loss menu of the panel
     menu = panel.locator("select").first
@@ -140,15 +137,15 @@ def drive_panel(page, shoot, prefix: str, element_shot: str | None = None) -> di
     hinge = next(label for label in labels if label.startswith("multiclass_hinge"))
     menu.select_option(label=hinge)
     page.wait_for_timeout(1500)
-    shoot(f"{prefix}-3-changed-loss")
+    shoot("3-changed-loss")
     if element_shot:
-        element_screenshot(panel, element_shot)
+        server.screenshot_element(panel, element_shot)
     errors = page.locator(".lossviz-error").count()
 
     panel.get_by_role("button", name="Stop").click()
     expect(page.locator(".lossviz-status").first).to_contain_text("stopped: UserStop", timeout=10_000)
     page.wait_for_timeout(400)
-    shoot(f"{prefix}-4-stopped")
+    shoot("4-stopped")
     return {
         "first_loss": first_loss, "later_loss": later_loss,
         "surface_change_early": image_difference(before, early), "surface_change_later": image_difference(early, later),
@@ -183,8 +180,7 @@ def test_panel_trains_live_in_jupyterlab(panel_lab, page):
     shot = lab.screenshot(page, "lab-panel-0-opened")
     assert ok and not lab.error_outputs(page), f"the panel notebook failed (see {shot})"
 
-    seen = drive_panel(page, lambda name: lab.screenshot(page, f"lab-panel-{name}"), "lab",
-                       element_shot="lab-panel-element")
+    seen = drive_panel(page, lab, "lab-panel", element_shot="lab-panel-element")
     print(json.dumps(seen, indent=2))
     assert seen["first_loss"] is not None and loss_fell(seen), seen
     assert seen["surface_change_early"] > 1.0 and seen["surface_change_later"] > 0.2, seen
@@ -248,24 +244,30 @@ def test_frames_per_second_that_reach_the_page(panel_lab, page):
         f"no run reached 20 surface frames/s on the page with training at 50% of headless: {attempts}")
 
 
+def open_app(voila_factory, page, notebook: str, shots: str):
+    """Serve ``notebooks/<notebook>`` with Voila and open it until its panel shows, with no error.
+    Returns the Voila and the screenshot ``<shots>-0-opened``."""
+    app = voila_factory(NOTEBOOKS_DIR / notebook)
+    app.open(page)
+    page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
+    shot = app.screenshot(page, f"{shots}-0-opened")
+    assert not app.error_texts(page), f"Voila shows an error (see {shot})"
+    return app, shot
+
+
 def test_playground_app_in_voila(voila_factory, page):
     from playwright.sync_api import expect
 
-    app = voila_factory(NOTEBOOKS_DIR / "05_playground.ipynb")
-    app.open(page)
-    page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
-    shot = app.screenshot(page, "voila-playground-0-opened")
-    assert not app.error_texts(page), f"Voila shows an error (see {shot})"
-    seen = drive_panel(page, lambda name: app.screenshot(page, f"voila-playground-{name}"), "voila",
-                       element_shot="voila-playground-element")
+    app, _ = open_app(voila_factory, page, "05_playground.ipynb", "voila-playground")
+    seen = drive_panel(page, app, "voila-playground", element_shot="voila-playground-element")
     print(json.dumps(seen, indent=2))
-    element_screenshot(page.locator(".lossviz-playground").first, "voila-playground-app")
+    app.screenshot_element(page.locator(".lossviz-playground").first, "voila-playground-app")
     # the explorer and the comparison further down the app rendered their pictures
     for selector, name in ((".lossviz-explorer", "voila-explorer"), (".lossviz-compare", "voila-compare")):
         widget = page.locator(selector).first
         images = widget.locator("img")
         assert images.count() >= 1 and all(images.nth(i).get_attribute("src") for i in range(images.count()))
-        element_screenshot(widget, name)
+        app.screenshot_element(widget, name)
     assert loss_fell(seen), seen
     assert seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen
@@ -276,16 +278,12 @@ def test_the_classroom_app_in_voila(voila_factory, page):
     """``make app``: the playground alone, served by Voila with no code: train, change a loss, stop."""
     from playwright.sync_api import expect
 
-    app = voila_factory(NOTEBOOKS_DIR / "07_classroom_app.ipynb")
-    app.open(page)
-    page.locator(".lossviz-panel").first.wait_for(timeout=60_000)
-    shot = app.screenshot(page, "app-0-opened")
-    assert not app.error_texts(page), f"Voila shows an error (see {shot})"
+    app, shot = open_app(voila_factory, page, "07_classroom_app.ipynb", "app")
     assert page.locator(".lossviz-panel").count() == 1, f"the app shows one panel (see {shot})"
     code = (page.locator(".jp-CodeCell .jp-InputArea >> visible=true").count()
             + page.locator(".jp-InputArea-editor >> visible=true").count())  # markdown cells are input areas too
     assert code == 0, f"no code is shown (see {shot})"
-    seen = drive_panel(page, lambda name: app.screenshot(page, f"app-{name}"), "app", element_shot="app-element")
+    seen = drive_panel(page, app, "app", element_shot="app-element")
     print(json.dumps(seen, indent=2))
     assert loss_fell(seen) and seen["surface_change_early"] > 1.0, seen
     assert seen["errors"] == 0, seen

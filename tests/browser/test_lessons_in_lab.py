@@ -11,47 +11,14 @@ one image too. Screenshots of the figure cells go to test-artifacts/browser/ (lo
 """
 from __future__ import annotations
 
-import ast
-import re
-from pathlib import Path
-
 import nbformat
 import pytest
+from browser_figures import CODE_CELLS, FIGURE_AS_TEXT, NOTEBOOKS_DIR, code_cells, expected_images, figure_problems, \
+    static_images
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("2*.ipynb"))
 
-#: a cell that calls one of these and ends with the figure (a name, or the plot call itself) shows one image
-FIGURE_CALLS = ("Figure(", "plot_decision_surface(", "loss_shape(", "loss_landscape(", "loss_plot(", "subplots(")
-PLOT_FUNCTIONS = {"plot_decision_surface", "loss_shape", "loss_landscape", "loss_plot"}
-#: a figure's text repr, shown when the figure itself is not
-FIGURE_AS_TEXT = re.compile(r"<(matplotlib\.figure\.)?Figure size [\d.]+x[\d.]+ with \d+ Axes>")
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def expected_images(source: str) -> int:
-    """1 if the cell draws a figure and ends with an expression that is it (a name or a plot call), else 0."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return 0
-    if not body or not isinstance(body[-1], ast.Expr) or not any(call in source for call in FIGURE_CALLS):
-        return 0
-    last = body[-1].value
-    if isinstance(last, ast.Name):
-        return 1
-    if isinstance(last, ast.Call):
-        name = last.func.id if isinstance(last.func, ast.Name) else getattr(last.func, "attr", "")
-        return int(name in PLOT_FUNCTIONS)
-    return 0
-
-
-def static_images(cell) -> int:
-    """The images a cell's outputs show, not counting those inside widget views (a panel's live frames)."""
-    return cell.evaluate("""(cell) => [...cell.querySelectorAll('.jp-OutputArea-output img')]
-        .filter((img) => !img.closest('.jupyter-widgets, .widget-output'))
-        .length""")
 
 
 def test_the_rule_counts_figure_cells():
@@ -62,48 +29,11 @@ def test_the_rule_counts_figure_cells():
     assert expected_images("figure = Figure()\nfigure.savefig('a.png')") == 0
 
 
-def _figure_problems(lab, page, name, *, at_least_one=False):
-    """Run notebook ``name`` in JupyterLab; the list of its cells that show a figure wrongly.
-
-    A cell the rule (:func:`expected_images`) says ends with a figure must show exactly one image;
-    with ``at_least_one``, other cells may show at most one (a helper function that returns a figure),
-    else none; no cell may show a figure as text.
-    """
-    sources = [c.source for c in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells if c.cell_type == "code"]
-    expected = [expected_images(s) for s in sources]
-    lab.open_notebook(page, name)
-    ok = lab.run_all_cells(page, timeout=240_000)
-    shot = lab.screenshot(page, f"lesson-{Path(name).stem}")
-    errors = lab.error_outputs(page)
-    assert not errors, f"error output in {name} (see {shot}):\n" + "\n---\n".join(errors)
-    assert ok, f"JupyterLab reports that running all cells of {name} failed (see {shot})"
-
-    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
-    assert cells.count() == len(sources), f"{cells.count()} code cells on the page, {len(sources)} in {name}"
-    wrong = []
-    for i, (source, want) in enumerate(zip(sources, expected)):
-        cell = cells.nth(i)
-        got = static_images(cell)
-        text = " ".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
-        if want or got:
-            lab.screenshot_element(cell, f"lesson-{Path(name).stem}-cell{i:02d}")
-        if got != want and not (at_least_one and not want and got == 1):
-            wrong.append(f"code cell {i} shows {got} images, expected {want}:\n{source}")
-        if FIGURE_AS_TEXT.search(text):
-            wrong.append(f"code cell {i} shows a figure as text ({FIGURE_AS_TEXT.search(text).group(0)}):\n{source}")
-        if want and got:
-            size = cell.locator(".jp-OutputArea-output img").first.bounding_box()
-            if not (size and size["width"] > 300 and size["height"] > 200):
-                wrong.append(f"code cell {i}: image too small: {size}")
-    return [f"{name} (see {shot}):"] + wrong if wrong else []
-
-
 @pytest.mark.parametrize("name", LESSONS)
 def test_a_lesson_shows_each_figure_once_as_an_image(lab, page, name):
-    figures = sum(expected_images(c.source) for c in nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells
-                  if c.cell_type == "code")
-    assert figures >= 3, f"{name}: only {figures} figure cells found; the rule above needs updating"
-    wrong = _figure_problems(lab, page, name)
+    figures = sum(expected_images(s) for s in code_cells(name))
+    assert figures >= 3, f"{name}: only {figures} figure cells found; the rule (browser_figures.py) needs updating"
+    wrong = figure_problems(lab, page, name, "lesson")
     assert not wrong, "\n\n".join(wrong)
 
 
@@ -114,7 +44,7 @@ REFERENCE = ["01_loss_function.ipynb", "02_cross_entropy.ipynb", "03_theanets.ip
 
 @pytest.mark.parametrize("name", REFERENCE)
 def test_a_reference_notebook_shows_no_figure_twice_or_as_text(lab, page, name):
-    wrong = _figure_problems(lab, page, name, at_least_one=True)
+    wrong = figure_problems(lab, page, name, "lesson", at_least_one=True)
     assert not wrong, "\n\n".join(wrong)
 
 
@@ -140,7 +70,7 @@ def test_a_pyplot_free_figure_shows_as_one_image_without_matplotlib_inline(lab_f
     ok = lab.run_all_cells(page)
     shot = lab.screenshot(page, "plain-figure")
     assert ok and not lab.error_outputs(page), f"see {shot}"
-    shown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell")
+    shown = page.locator(CODE_CELLS)
     counts = [static_images(shown.nth(i)) for i in range(len(cells))]
     texts = [" ".join(shown.nth(i).locator(".jp-OutputArea-output").all_inner_texts()) for i in range(len(cells))]
     assert counts == [0, 1, 1, 1, 1], f"images per cell {counts} (see {shot}); outputs: {texts}"
