@@ -19,7 +19,7 @@ PYTHON ?= python3
 VENV = .venv
 PY = $(VENV)/bin/python
 PIP = $(PY) -m pip
-# Rewritten whenever pyproject.toml or the lock changes, so the install re-runs.
+# Rewritten whenever pyproject.toml, setup.py, the C kernel or the lock changes, so the install re-runs.
 STAMP = $(VENV)/.lossviz-installed.stamp
 # Exact versions of every runtime package (Binder installs exactly these; make test installs them too).
 LOCK = binder/requirements.txt
@@ -52,7 +52,7 @@ $(PY):
 	  $(PYTHON) -m venv $(VENV); \
 	fi
 
-$(STAMP): pyproject.toml $(LOCK) | $(PY)
+$(STAMP): pyproject.toml setup.py lossviz/train/_ctc.c $(LOCK) | $(PY)
 	$(PIP) install -c $(LOCK) -e ".[dev]"
 	@if $(PY) -c 'import torch' 2>/dev/null; then \
 	  echo ">>> torch $$($(PY) -c 'import torch; print(torch.__version__)') already installed"; \

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,8 @@ def start_binder_build():
     where = Path(tempfile.mkdtemp(prefix="lossviz-binder-"))
     repo, venv = where / "repo", where / "env"
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv*", ".git", "test-artifacts", "__pycache__",
-                                                              "*.egg-info", ".pytest_cache", ".hypothesis"))
+                                                              "*.egg-info", ".pytest_cache", ".hypothesis",
+                                                              "*.so", "build"))
     # what repo2docker does: the requirements, then postBuild, with the environment's python first on PATH
     script = (f"set -euo pipefail\n{sys.executable} -m venv {venv}\nexport PATH={venv}/bin:$PATH\n"
               f"python -m pip install --no-deps --no-compile -r {repo}/binder/requirements.txt\n"
@@ -136,6 +138,8 @@ def test_a_fresh_binder_environment_runs_every_notebook(binder_env, tmp_path):
     assert {_canonical(k): v for k, v in pins.items()} == {k: v for k, v in have.items() if k != "lossviz"}
     imported = run(str(py), "-c", "import lossviz, sys; print(lossviz.__file__)")
     assert imported.strip().startswith(str(repo)), imported
+    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]):  # postBuild built the CTC kernel
+        run(str(py), "-c", "import lossviz.train._ctc")
 
     # every notebook, run by nbval (from this environment) in a kernel of the Binder environment
     kernels = tmp_path / "jupyter"

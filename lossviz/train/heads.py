@@ -55,6 +55,11 @@ from ..losses.base import LossLayer, check_distributions, check_in_range, class_
 from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
+try:  # CTC's dynamic program in C, built with the package (setup.py); numpy runs it where that failed
+    from . import _ctc as _ctc_kernel
+except ImportError:  # pragma: no cover - depends on the build
+    _ctc_kernel = None
+
 __all__ = ["make_head", "LOGIT_LOSSES"]
 
 _LOG2 = float(np.log(2.0))
@@ -418,78 +423,95 @@ class _CTC(_Head):
     ``occ_t(s) = alpha_t(s) beta_t(s) / sum_s alpha_t(s) beta_t(s)``,
     ``dL/dx_t(c) = softmax(x_t)(c) - sum_{s: l'_s = c} occ_t(s)``.
 
-    The recursions run state-major, on (S, B) arrays: the shifts ``s - 1``, ``s - 2`` are row offsets
-    of a buffer with two zero rows, and the sums over states add whole rows, so each time step is a
-    handful of numpy calls on contiguous blocks whatever the batch size. The emissions are one gather
-    of the softmax (flat indices ``(b, t, l'_s)``), the occupancies go back to classes by one bincount.
-    The emissions, the dynamic program and the gradient are float64 (the emissions ``exp(x - lse)`` from
-    the logits, so a float32 probability that underflows cannot zero a path); only the gradient's
-    softmax runs in the working precision.
+    The softmax runs in numpy in the working precision; the dynamic program and the gradient run in
+    C (``lossviz/train/_ctc.c``, built with the package) in float64, one example at a time, or, where
+    that extension could not be built, in numpy (:func:`_ctc_numpy`, state-major over the batch). The
+    emissions are float64, so logits up to about 700 apart do not underflow them (a float32
+    probability underflows for logits about 100 apart and would zero every path): the kernel recomputes
+    a probability below 1e-30 from the logits, numpy computes them all as ``exp(x - lse)``.
     """
 
     def loss(self, ins, buf):
         x, labels = self._checked(ins)
         B, T, C = x.shape
         blank = C - 1 if self.layer.blank_label == "last" else 0
-        z = x.reshape(B * T, C)  # the gradient's softmax in the working precision
+        z = x.reshape(B * T, C)  # the softmax in the working precision
         m = np.empty((B * T, 1), x.dtype)
         s = np.empty((B * T, 1), x.dtype)
         e = np.empty(z.shape, x.dtype)
         _shifted_exp(z, e, m, s)
         p = e / s  # (B T, C)
-        lse = (m[:, 0].astype(np.float64) + np.log(s[:, 0].astype(np.float64))).reshape(B, T).T  # (T, B)
-        lengths = _add.reduce(labels >= 0, 1, np.int64)
-        S = 2 * labels.shape[1] + 1
-        ext = np.full((S, B), blank)  # l'_s per example, state-major
-        ext[1::2] = np.where(labels >= 0, labels, blank).T
-        skip = np.zeros((S + 2, B))  # rows S, S + 1 stay 0: the backward shift reads them
-        skip[2:S] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
-        index = (np.arange(T) * C)[:, None, None] + (np.arange(B) * (T * C) + ext)
-        # the emissions p_t(l'_s) (T, S, B) in float64 from the logits: exp(x - lse) stays positive where a
-        # float32 probability underflows (a logit 104 below its step's largest), which would zero every path
-        emit = np.exp(x.ravel()[index] - lse[:, None, :])
-        # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s); each step
-        # sits in rows 2: of a buffer whose two first rows are 0, so alpha_{t-1}(s-1) and (s-2) are views
-        alpha = np.zeros((T, S + 2, B))
-        scales = np.empty((T, B))
-        tmp = np.empty((S, B))
-        a0 = alpha[0, 2:]
-        a0[:2] = emit[0, :2]
-        for t in range(T):
-            a = alpha[t, 2:]
-            if t:
-                prev = alpha[t - 1]
-                np.add(prev[2:], prev[1:-1], out=a)
-                np.multiply(prev[:-2], skip[:S], out=tmp)
-                a += tmp
-                a *= emit[t]
-            _add.reduce(a, 0, None, scales[t])
-            a /= scales[t]
-        alpha = alpha[:, 2:]
-        states = np.arange(S)[:, None]
-        final = (states == 2 * lengths) | (states == 2 * lengths - 1)  # the states a path may end in (S, B)
-        log_p = _add.reduce(np.log(scales), 0) + np.log(_add.reduce(alpha[T - 1], 0, where=final))
-        # beta_t(s) = sum over s' in {s, s+1, s+2 (if skip(s+2))} of beta_{t+1}(s') p_{t+1}(l'_s'):
-        # q = beta_{t+1} p_{t+1} in a buffer with two trailing zero rows makes the shifts views
-        beta = np.empty((T, S, B))
-        beta[T - 1] = final
-        beta[T - 1] /= _add.reduce(final, 0, np.float64)
-        q = np.zeros((S + 2, B))
-        for t in range(T - 2, -1, -1):
-            b = beta[t]
-            np.multiply(beta[t + 1], emit[t + 1], out=q[:S])
-            np.add(q[:S], q[1:S + 1], out=b)
-            np.multiply(q[2:], skip[2:], out=tmp)
-            b += tmp
-            b /= _add.reduce(b, 0)
-        occupancy = alpha * beta
-        occupancy /= _add.reduce(occupancy, 1)[:, None]
-        taken = np.bincount(index.ravel(), weights=occupancy.ravel(), minlength=B * T * C)
-        buf.grad = (p.ravel() - taken).reshape(B, T, C)  # float64
+        if _ctc_kernel is not None:
+            buf.grad, log_p = p.astype(np.float64, copy=False).reshape(B, T, C), np.empty(B)  # p, then dL/dx
+            _ctc_kernel.loss_and_gradient(x, m, s, np.ascontiguousarray(labels, np.int64), blank,
+                                          B, T, C, labels.shape[1], buf.grad, log_p)
+        else:
+            buf.grad, log_p = _ctc_numpy(x, p, m, s, labels, blank)
         return (-log_p).astype(x.dtype, copy=False)
 
     def grad(self, gL, buf):
         return (buf.grad * gL[:, None, None]).astype(buf.dtype, copy=False)
+
+
+def _ctc_numpy(x, p, m, s, labels, blank):
+    """CTC's loss and gradient in numpy: ``(dL/dx (B, T, C) float64, log p (B,))``, like the C kernel.
+
+    x: logits (B, T, C); p: their softmax (B T, C); m, s: its row maxima and row sums of ``exp(x - m)``
+    (B T, 1); labels (B, L) padded with -1. The emissions are float64 ``exp(x - lse)`` (a float32
+    probability that underflows would zero every path). The recursions run state-major, on (S, B)
+    arrays: the shifts ``s - 1``, ``s - 2`` are row offsets of a buffer with two zero rows, and the sums
+    over states add whole rows, so each time step is a handful of numpy calls on contiguous blocks
+    whatever the batch size. (The fallback where the C kernel could not be built, and the reference the
+    tests hold it to.)
+    """
+    B, T, C = x.shape
+    lse = (m[:, 0].astype(np.float64) + np.log(s[:, 0].astype(np.float64))).reshape(B, T).T  # (T, B)
+    lengths = _add.reduce(labels >= 0, 1, np.int64)
+    S = 2 * labels.shape[1] + 1
+    ext = np.full((S, B), blank)  # l'_s per example, state-major
+    ext[1::2] = np.where(labels >= 0, labels, blank).T
+    skip = np.zeros((S + 2, B))  # rows S, S + 1 stay 0: the backward shift reads them
+    skip[2:S] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    index = (np.arange(T) * C)[:, None, None] + (np.arange(B) * (T * C) + ext)
+    emit = np.exp(x.ravel()[index] - lse[:, None, :])  # (T, S, B)
+    # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s); each step
+    # sits in rows 2: of a buffer whose two first rows are 0, so alpha_{t-1}(s-1) and (s-2) are views
+    alpha = np.zeros((T, S + 2, B))
+    scales = np.empty((T, B))
+    tmp = np.empty((S, B))
+    a0 = alpha[0, 2:]
+    a0[:2] = emit[0, :2]
+    for t in range(T):
+        a = alpha[t, 2:]
+        if t:
+            prev = alpha[t - 1]
+            np.add(prev[2:], prev[1:-1], out=a)
+            np.multiply(prev[:-2], skip[:S], out=tmp)
+            a += tmp
+            a *= emit[t]
+        _add.reduce(a, 0, None, scales[t])
+        a /= scales[t]
+    alpha = alpha[:, 2:]
+    states = np.arange(S)[:, None]
+    final = (states == 2 * lengths) | (states == 2 * lengths - 1)  # the states a path may end in (S, B)
+    log_p = _add.reduce(np.log(scales), 0) + np.log(_add.reduce(alpha[T - 1], 0, where=final))
+    # beta_t(s) = sum over s' in {s, s+1, s+2 (if skip(s+2))} of beta_{t+1}(s') p_{t+1}(l'_s'):
+    # q = beta_{t+1} p_{t+1} in a buffer with two trailing zero rows makes the shifts views
+    beta = np.empty((T, S, B))
+    beta[T - 1] = final
+    beta[T - 1] /= _add.reduce(final, 0, np.float64)
+    q = np.zeros((S + 2, B))
+    for t in range(T - 2, -1, -1):
+        b = beta[t]
+        np.multiply(beta[t + 1], emit[t + 1], out=q[:S])
+        np.add(q[:S], q[1:S + 1], out=b)
+        np.multiply(q[2:], skip[2:], out=tmp)
+        b += tmp
+        b /= _add.reduce(b, 0)
+    occupancy = alpha * beta
+    occupancy /= _add.reduce(occupancy, 1)[:, None]
+    taken = np.bincount(index.ravel(), weights=occupancy.ravel(), minlength=B * T * C)
+    return (p.ravel() - taken).reshape(B, T, C), log_p
 
 
 _COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's
