@@ -553,21 +553,39 @@ def _all_within(v, low, high) -> bool:
     """True when every entry of ``v`` lies in ``[low, high]``; False when one does not or one is NaN.
 
     Reductions without temporaries, so valid data (the usual case) costs two reads of ``v``, or one
-    with ``low = 0`` for native float64 or signed integer data: read as unsigned integers of the same
-    width, non-negative numbers keep their order and every negative one (and, for floats, -0.0 and NaN)
-    lands above the largest non-negative one, so ``max(bits) <= bits(high)`` is the whole test when
-    ``high`` is itself a non-negative number of the dtype (for integers: at most its largest value).
-    (A False for -0.0 only sends the caller to its exact check.) The ufuncs' own reductions skip
+    with ``low = 0`` for native float32, float64 or signed integer data: read as unsigned integers of
+    the same width, non-negative numbers keep their order and every negative one (and, for floats, -0.0
+    and NaN) lands above the largest non-negative one, so ``max(bits) <= bits(top)`` is the whole test,
+    with ``top`` the largest number of the dtype that is at most ``high`` (for integers: ``high``
+    itself, when the dtype holds it). (A False for -0.0 only sends the caller to its exact check.) The ufuncs' own reductions skip
     ``ndarray.min``'s dispatch: a batch of class indices is checked in about a microsecond.
     """
     if v.size == 0:
         return True
     if low == 0 and high >= 0 and v.dtype.isnative:
-        if v.dtype == np.float64:
-            return bool(_max.reduce(v.view(np.uint64), None) <= np.float64(high).view(np.uint64))
+        if v.dtype in _FLOAT_BITS:
+            bits = _FLOAT_BITS[v.dtype]
+            return bool(_max.reduce(v.view(bits), None) <= _top_bits(v.dtype, high))
         if v.dtype.kind == "i" and high <= _SIGNED_MAX.get(v.dtype, -1):
             return bool(_max.reduce(v.view(f"u{v.dtype.itemsize}"), None) <= high)
-    return bool(_min.reduce(v, None) >= low and _max.reduce(v, None) <= high)
+    # .item(): Python compares its numbers exactly, where numpy would round a bound to v's dtype
+    return _min.reduce(v, None).item() >= low and _max.reduce(v, None).item() <= high
+
+
+_FLOAT_BITS = {np.dtype(np.float32): np.dtype(np.uint32), np.dtype(np.float64): np.dtype(np.uint64)}
+_TOP_BITS = {}
+
+
+def _top_bits(dtype, high):
+    """The bits, as an unsigned integer, of the largest number of the float ``dtype`` that is <= ``high``."""
+    key = (dtype, high)
+    if key not in _TOP_BITS:
+        with np.errstate(over="ignore"):  # a bound past the dtype's range becomes inf, then its largest number
+            top = dtype.type(high)
+        if float(top) > high:  # rounded up (or overflowed to inf): the next one down (Python compares exactly)
+            top = np.nextafter(top, dtype.type(-np.inf))
+        _TOP_BITS[key] = int(top.view(_FLOAT_BITS[dtype]))
+    return _TOP_BITS[key]
 
 
 def _all_in(v, allowed) -> bool:

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
 from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
@@ -609,8 +610,6 @@ class _SoftmaxCrossEntropy(_Head):
         self.log_probabilities, self.own_checks = log_probabilities, own_checks
 
     def _target(self, z, t):
-        from ..errors import ParameterError
-
         k = z.shape[1]
         if self.class_weights is not None and len(self.class_weights) != k:
             raise ParameterError(

@@ -121,12 +121,33 @@ def test_range_verdicts_of_every_dtype_and_bound(dtype, data):
         info = np.iinfo(dtype)
         values = st.integers(int(info.min), int(info.max))
     else:
-        values = st.floats(-1e6, 1e6, width=32 if dtype.itemsize == 4 else 64)
+        width = 32 if dtype.itemsize == 4 else 64
+        values = st.one_of(st.floats(-1e6, 1e6, width=width), st.floats(width=width),
+                           st.sampled_from([1.0, 0.1, 1.0000001, 16_777_217.0, 2.0**60 + 2.0**40]))
     v = np.array(data.draw(st.lists(values, min_size=1, max_size=6)), dtype=dtype)
     if dtype.kind == "f":
         v = v + dtype.type(0.0)  # no -0.0: the one-reduction test sends it to the caller's exact check
-    high = data.draw(st.one_of(st.integers(0, 2**40), st.sampled_from([np.inf, 0.5, 199, 70_000, 2**31])))
-    assert _all_within(v, 0, high) == bool(np.all((v >= 0) & (v <= high)))
+    # bounds the dtype cannot hold exactly (1.0000001 and 0.1 in float32, 2**60 + 1 in either) round to a
+    # neighbour, which must not let through a value above the bound
+    high = data.draw(st.one_of(st.integers(0, 2**40), st.floats(0.0, 1e40),
+                               st.sampled_from([np.inf, 0.5, 0.1, 1.0000001, 199, 70_000, 2**31, 16_777_217,
+                                                2**60 + 1, 2**60 + 2**40 - 1, 1e39])))
+    # Python compares its ints and floats exactly (numpy would round a large int bound to float64)
+    assert _all_within(v, 0, high) == all(0 <= x <= high for x in v.tolist())
+
+
+@pytest.mark.parametrize("dtype, value, high", [
+    ("f8", 2.0**60 + 2.0**40, 2**60 + 2**40 - 1),  # the int bound rounds up to the value in float64
+    ("f4", 1.0000001, 1.0000001),  # float32(1.0000001) = 1.00000012 > 1.0000001
+    ("f4", 0.1, 0.1),  # float32(0.1) = 0.100000001 > 0.1
+    (">f4", 0.1, 0.1),  # non-native: the two-reduction test, which must not round the bound to float32
+    ("f4", 3.4e38, 1e38),
+])
+def test_a_bound_the_dtype_rounds_up_lets_nothing_above_it_through(dtype, value, high):
+    v = np.array([0.0, value], dtype=dtype)
+    assert float(v[1]) > high
+    assert not _all_within(v, 0, high)
+    assert _all_within(v[:1], 0, high)
 
 
 def test_set_check_verdicts():
