@@ -44,7 +44,7 @@
 typedef struct {
     Py_ssize_t B, T, C, L, S;
     int64_t blank;
-    int is64;                 /* x, p, m, s are float64 (else float32) */
+    int is64;                 /* x, m, s are float64 (else float32) */
     const void *x, *m, *s;
     const int64_t *labels;
     double *grad, *log_p;

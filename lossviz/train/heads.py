@@ -444,8 +444,8 @@ class _CTC(_Head):
         p = e / s  # (B T, C)
         if _ctc_kernel is not None:
             buf.grad, log_p = p.astype(np.float64, copy=False).reshape(B, T, C), np.empty(B)  # p, then dL/dx
-            _ctc_kernel.loss_and_gradient(x, m, s, np.ascontiguousarray(labels, np.int64), blank,
-                                          B, T, C, labels.shape[1], buf.grad, log_p)
+            _ctc_kernel.loss_and_gradient(np.ascontiguousarray(x), m, s, np.ascontiguousarray(labels, np.int64),
+                                          blank, B, T, C, labels.shape[1], buf.grad, log_p)
         else:
             buf.grad, log_p = _ctc_numpy(x, p, m, s, labels, blank)
         return (-log_p).astype(x.dtype, copy=False)

@@ -37,7 +37,7 @@ def _head_loss_and_gradient(layer, x, labels, gL, dtype=np.float64):
     B, T, C = x.shape
     head, _ = make_head(layer, (T, C))
     buf = head.alloc(B, dtype, {})
-    value = head.forward({"Input": x.astype(dtype), "Target": labels}, buf)["Loss"]
+    value = head.forward({"Input": x.astype(dtype, copy=False), "Target": labels}, buf)["Loss"]
     gradient = head.backward({"Loss": gL.astype(dtype)}, buf, ("Input",))["Input"]
     return value, gradient
 
@@ -177,3 +177,18 @@ def test_the_ctc_kernel_is_built_wherever_a_c_compiler_is():
     assert KERNEL is not None, (
         "lossviz.train._ctc is not built although a C compiler is at hand: reinstall with "
         "`.venv/bin/pip install --no-deps -e .` (make does it when setup.py or _ctc.c change)")
+
+
+def test_the_head_reads_an_input_that_is_a_strided_view(path):
+    """A graph may hand the head a slice of a wider array: the same loss and gradient as a copy."""
+    rng = np.random.default_rng(11)
+    layer = losses.get("ctc")
+    wide = rng.normal(size=(6, 5, 7))
+    x = wide[:, :, 2:6]  # (6, 5, 4), not C-contiguous
+    assert not x.flags.c_contiguous
+    labels = _labels(rng, 6, 2, 4, 0, 5)
+    gL = np.ones(6)
+    value, gradient = _head_loss_and_gradient(layer, x, labels, gL)
+    ref_value, ref_grad = _reference(layer, np.ascontiguousarray(x), labels, gL)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-10)
+    np.testing.assert_allclose(gradient, ref_grad, rtol=1e-8, atol=1e-12)
