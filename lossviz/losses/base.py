@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 
 import autograd.numpy as anp
 import numpy as np
@@ -567,7 +568,8 @@ def _all_within(v, low, high) -> bool:
             bits = _FLOAT_BITS[v.dtype]
             return bool(_max.reduce(v.view(bits), None) <= _top_bits(v.dtype, high))
         if v.dtype.kind == "i" and high <= _SIGNED_MAX.get(v.dtype, -1):
-            return bool(_max.reduce(v.view(f"u{v.dtype.itemsize}"), None) <= high)
+            # .item() and floor: Python ints, compared exactly (numpy would round both sides to a float)
+            return _max.reduce(v.view(f"u{v.dtype.itemsize}"), None).item() <= math.floor(high)
     # .item(): Python compares its numbers exactly, where numpy would round a bound to v's dtype
     return _min.reduce(v, None).item() >= low and _max.reduce(v, None).item() <= high
 
@@ -580,8 +582,11 @@ def _top_bits(dtype, high):
     """The bits, as an unsigned integer, of the largest number of the float ``dtype`` that is <= ``high``."""
     key = (dtype, high)
     if key not in _TOP_BITS:
-        with np.errstate(over="ignore"):  # a bound past the dtype's range becomes inf, then its largest number
-            top = dtype.type(high)
+        try:
+            with np.errstate(over="ignore"):  # a bound past the dtype's range: inf, then its largest number
+                top = dtype.type(high)
+        except OverflowError:  # an int past float64's range
+            top = dtype.type(np.inf)
         if float(top) > high:  # rounded up (or overflowed to inf): the next one down (Python compares exactly)
             top = np.nextafter(top, dtype.type(-np.inf))
         _TOP_BITS[key] = int(top.view(_FLOAT_BITS[dtype]))

@@ -26,20 +26,24 @@
  *   labels (B, L) int64    class indices, padded at the end with -1 (CTCLossLayer.check validated them;
  *                          checked again here)
  *   grad   (B, T, C) float64: the softmax p on entry, dL/dx on return
- *   log_p  (B,) float64, written
+ *   log_p  (B,) float64, written; NaN for an example the scaled arithmetic cannot carry (an emission it
+ *          needs, a step's sum or an occupancy normaliser below the smallest normal float64: logits about
+ *          708 apart, or a loss above about 700 nats on confident blanks); the caller recomputes those in
+ *          log space
  * The work is laid out state-major with the batch innermost ((T, S, B) scratch), so that every loop
  * over examples is a contiguous, vectorizable loop.
  * The GIL is released while the loops run.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TINY 1e-30
-#define FLUSH 1e-100   /* the scales' product is kept within [FLUSH^2, 3 / FLUSH] */
+#define FLUSH 1e-100   /* the scales' product is kept within [FLUSH^2, 1] */
 
 typedef struct {
     Py_ssize_t B, T, C, L, S;
@@ -54,6 +58,8 @@ typedef struct {
     double *scale;            /* (T, B): 1 / c_t, the inverse of step t's sum of alpha */
     double *sums, *product;   /* (B) */
     int64_t *ext;             /* (S, B) */
+    int64_t *last;            /* (B): 2 L_b, the example's last state */
+    unsigned char *imprecise; /* (B): an emission the example needs is subnormal (a few bits at most) */
 } Problem;
 
 static inline double at(const void *a, int is64, Py_ssize_t i)
@@ -62,17 +68,22 @@ static inline double at(const void *a, int is64, Py_ssize_t i)
 }
 
 /* the extended labels, the skips, the final states (in beta) and the emissions (read from p, which the
-   gradient holds on entry) */
+   gradient holds on entry; 0 on the padding states past an example's last one, which no path visits:
+   the blank they would emit would otherwise draw probability into them, shrinking the final states'
+   share of each step's scaled sum until it underflows on a long sequence) */
 static void setup(Problem *P)
 {
     const Py_ssize_t B = P->B, T = P->T, C = P->C, S = P->S, L = P->L;
     Py_ssize_t b, s, t;
+    int64_t shortest = S;
     for (s = 0; s < S + 2; s++)
         for (b = 0; b < B; b++) P->skip[s * B + b] = P->beta[s * B + b] = P->q[s * B + b] = 0.0;
     for (b = 0; b < B; b++) {
         const int64_t *lab = P->labels + b * L;
         Py_ssize_t n = 0;
         while (n < L && lab[n] >= 0) n++;
+        P->last[b] = 2 * n;
+        P->imprecise[b] = 0;
         P->beta[2 * n * B + b] = 1.0;
         if (n > 0) P->beta[(2 * n - 1) * B + b] = 1.0;
         for (s = 0; s < S; s++) {
@@ -81,15 +92,20 @@ static void setup(Problem *P)
             if (s >= 2 && l >= 0 && l != P->ext[(s - 2) * B + b]) P->skip[s * B + b] = 1.0;
         }
     }
+    for (b = 0; b < B; b++) shortest = P->last[b] < shortest ? P->last[b] : shortest;
     for (s = 0; s < S; s++) {
         const int64_t *ext = P->ext + s * B;
+        const int padding = s > shortest;  /* some example has no state s */
         for (t = 0; t < T; t++) {
             double *emit = P->emit + (t * S + s) * B;
             for (b = 0; b < B; b++) {
                 const Py_ssize_t row = b * T + t, i = row * C + ext[b];
                 double e = P->grad[i];
-                if (e < TINY) e = exp(at(P->x, P->is64, i) - at(P->m, P->is64, row)) / at(P->s, P->is64, row);
-                emit[b] = e;
+                if (e < TINY) {
+                    e = exp(at(P->x, P->is64, i) - at(P->m, P->is64, row)) / at(P->s, P->is64, row);
+                    if (e < DBL_MIN && s <= P->last[b]) P->imprecise[b] = 1;
+                }
+                emit[b] = padding && s > P->last[b] ? 0.0 : e;
             }
         }
     }
@@ -98,8 +114,7 @@ static void setup(Problem *P)
 /* alpha, and log p into log_p. Step t is computed from step t - 1 divided by its sum c_{t-1} (the
    division folded into the recursion, so alpha_t is stored as c_t times the scaled variable: the
    occupancies do not depend on a step's scale). log p = sum_t log c_t + log(final alpha), the log of
-   the scales' product taken only when a product or a scale falls below 1e-100 (or a product rises
-   above 1e100), and at the end. */
+   the scales' product taken only when a product or a scale falls below 1e-100, and at the end. */
 static void forward(Problem *P)
 {
     const Py_ssize_t B = P->B, T = P->T, S = P->S;
@@ -110,7 +125,7 @@ static void forward(Problem *P)
         P->log_p[b] = 0.0;
     }
     for (t = 0; t < T; t++) {
-        double *a = P->alpha + t * S * B, low = 1.0, high = 1.0, *inv = P->scale + t * B;
+        double *a = P->alpha + t * S * B, low = 1.0, *inv = P->scale + t * B;
         const double *e = P->emit + t * S * B, *previnv = t ? inv - B : inv;
         for (b = 0; b < B; b++) sums[b] = 0.0;
         for (s = 0; s < S; s++) {
@@ -128,21 +143,25 @@ static void forward(Problem *P)
             }
             for (b = 0; b < B; b++) sums[b] += as[b];
         }
-        for (b = 0; b < B; b++) inv[b] = 1.0 / sums[b];
+        for (b = 0; b < B; b++) {
+            inv[b] = 1.0 / sums[b];
+            P->imprecise[b] |= !(sums[b] >= DBL_MIN);  /* 0, subnormal or NaN: 1 / sums would overflow */
+        }
         if (t == T - 1) break;
-        /* product *= sums, unless that could leave [1e-200, 1e200]: then the logs of both go to log p */
+        /* product *= sums, unless one of them is below FLUSH: then the logs of both go to log p. (A
+           step's sum is at most 1, up to rounding: the states s, s + 1 and s + 2 that a state feeds emit
+           different classes, and the padding states emit nothing; so the product only falls.) */
         for (b = 0; b < B; b++) {
             low = sums[b] < low ? sums[b] : low;
             low = product[b] < low ? product[b] : low;
-            high = product[b] > high ? product[b] : high;
         }
-        if (low < FLUSH || high > 1.0 / FLUSH) {
+        if (low < FLUSH) {
             for (b = 0; b < B; b++) {
                 P->log_p[b] += log(product[b]) + log(sums[b]);
                 product[b] = 1.0;
             }
         } else {
-            for (b = 0; b < B; b++) product[b] *= sums[b];  /* sums <= 3: stays below 3e100 */
+            for (b = 0; b < B; b++) product[b] *= sums[b];
         }
     }
     {
@@ -181,7 +200,10 @@ static void backward(Problem *P)
                     sums[b] += bs[b];
                 }
             }
-            for (b = 0; b < B; b++) inv[b] = 1.0 / sums[b];
+            for (b = 0; b < B; b++) {
+                inv[b] = 1.0 / sums[b];
+                P->imprecise[b] |= !(sums[b] >= DBL_MIN);
+            }
         }
         /* occupancies: q (free again) holds alpha beta, each scaled to sum 1 (unscaled, their products
            could underflow in every state), sums their sum over states */
@@ -191,13 +213,18 @@ static void backward(Problem *P)
                 q[s * B + b] = (a[s * B + b] * ascale[b]) * (beta[s * B + b] * inv[b]);
                 sums[b] += q[s * B + b];
             }
-        for (b = 0; b < B; b++) sums[b] = 1.0 / sums[b];
+        for (b = 0; b < B; b++) {
+            P->imprecise[b] |= !(sums[b] >= DBL_MIN);
+            sums[b] = 1.0 / sums[b];
+        }
         for (s = 0; s < S; s++) {
             const int64_t *ext = P->ext + s * B;
             const double *qs = q + s * B;
             for (b = 0; b < B; b++) P->grad[(b * T + t) * C + ext[b]] -= qs[b] * sums[b];
         }
     }
+    for (b = 0; b < B; b++)
+        if (P->imprecise[b]) P->log_p[b] = NAN;  /* the caller recomputes these examples in log space */
 }
 
 /* a C-contiguous buffer of `items` elements of one of the item kinds in `kinds` ('f', 'd', 'q'); 0 and
@@ -245,6 +272,12 @@ static PyObject *loss_and_gradient(PyObject *self, PyObject *args)
                      "0 <= blank < C, got B=%zd, T=%zd, C=%zd, L=%zd, blank=%lld", B, T, C, L, blank);
         return NULL;
     }
+    /* no size in bytes overflows: x is 8 B T C, the scratch under 64 B (T + 3) (L + 1) */
+    if (B > 0 && (T > PY_SSIZE_T_MAX / 16 / B / C || L + 1 > PY_SSIZE_T_MAX / 64 / B / (T + 3))) {
+        PyErr_Format(PyExc_ValueError, "_ctc.loss_and_gradient: B=%zd, T=%zd, C=%zd, L=%zd are too large", B, T, C,
+                     L);
+        return NULL;
+    }
     if (!get_array(ox, &vx, "x", "fd", B * T * C, 0, &kx)) goto done;
     got = 1;
     if (!get_array(om, &vm, "m", "fd", B * T, 0, &km)) goto done;
@@ -277,10 +310,12 @@ static PyObject *loss_and_gradient(PyObject *self, PyObject *args)
     P.x = vx.buf; P.m = vm.buf; P.s = vs.buf;
     P.labels = vlabels.buf; P.grad = vgrad.buf; P.log_p = vlog_p.buf;
     P.alpha = malloc((2 * T * P.S + 3 * (P.S + 2) + T + 2) * B * sizeof(double) + 1);
-    P.ext = malloc(P.S * B * sizeof(int64_t) + 1);
+    P.ext = malloc((P.S + 1) * B * sizeof(int64_t) + B + 1);
     if (!P.alpha || !P.ext) {
         PyErr_NoMemory();
     } else {
+        P.last = P.ext + P.S * B;
+        P.imprecise = (unsigned char *)(P.last + B);
         P.emit = P.alpha + T * P.S * B;
         P.beta = P.emit + T * P.S * B;
         P.q = P.beta + (P.S + 2) * B;

@@ -419,17 +419,21 @@ class _CTC(_Head):
 
     Extended labels ``l'`` (a blank between and around the labels, S = 2L + 1 states); the
     forward variables ``alpha_t(s)`` (including step t's emission) and backward ``beta_t(s)`` (the
-    steps after t) in probability space, each step rescaled to sum 1 (Rabiner's scaling: no log of
-    zero, no underflow; the scales add up to ``log p``). ``L = -log p``; with the state occupancies
+    steps after t) in probability space, each step rescaled (Rabiner's scaling: the scales add up to
+    ``log p``). ``L = -log p``; with the state occupancies
     ``occ_t(s) = alpha_t(s) beta_t(s) / sum_s alpha_t(s) beta_t(s)``,
-    ``dL/dx_t(c) = softmax(x_t)(c) - sum_{s: l'_s = c} occ_t(s)``.
+    ``dL/dx_t(c) = softmax(x_t)(c) - sum_{s: l'_s = c} occ_t(s)``. The states past a padded target's
+    end emit nothing.
 
     The softmax runs in numpy in the working precision; the dynamic program and the gradient run in
-    C (``lossviz/train/_ctc.c``, built with the package) in float64, one example at a time, or, where
-    that extension could not be built, in numpy (:func:`_ctc_numpy`, state-major over the batch). The
-    emissions are float64, so logits up to about 700 apart do not underflow them (a float32
-    probability underflows for logits about 100 apart and would zero every path): the kernel recomputes
-    a probability below 1e-30 from the logits, numpy computes them all as ``exp(x - lse)``.
+    float64 in C (``lossviz/train/_ctc.c``, built with the package; state-major, the batch innermost)
+    or, where that extension could not be built, in numpy (:func:`_ctc_numpy`). The emissions are
+    float64 (a float32 probability underflows for logits about 100 apart and would zero every path):
+    the kernel recomputes a probability below 1e-30 from the logits, numpy computes them all as
+    ``exp(x - lse)``. An example that even the scaled float64 arithmetic cannot carry (an emission, a
+    step's sum or an occupancy normaliser below the smallest normal float64: logits about 708 apart,
+    or a loss above about 700 nats on confident blanks) comes back NaN from either path and is
+    recomputed by the layer's log-space algorithm under autograd (:func:`_ctc_in_log_space`).
     """
 
     def loss(self, ins, buf):
@@ -447,11 +451,34 @@ class _CTC(_Head):
             _ctc_kernel.loss_and_gradient(np.ascontiguousarray(x), m, s, np.ascontiguousarray(labels, np.int64),
                                           blank, B, T, C, labels.shape[1], buf.grad, log_p)
         else:
-            buf.grad, log_p = _ctc_numpy(x, p, m, s, labels, blank)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # extremes: in log space below
+                buf.grad, log_p = _ctc_numpy(x, p, m, s, labels, blank)
+        if not np.isfinite(_add.reduce(log_p)):  # both paths mark an example they could not carry with NaN
+            _ctc_in_log_space(x, labels, blank, ~np.isfinite(log_p), buf.grad, log_p)
         return (-log_p).astype(x.dtype, copy=False)
 
     def grad(self, gL, buf):
         return (buf.grad * gL[:, None, None]).astype(buf.dtype, copy=False)
+
+
+def _ctc_in_log_space(x, labels, blank, rows, grad, log_p):
+    """Recompute the examples ``rows`` (a mask) with the layer's log-space forward algorithm and autograd.
+
+    The scaled dynamic program loses an example when even a rescaled probability underflows: a loss
+    above about 700 nats on confident blanks, or a class that dominates the targets' by about 710 (its
+    occupancies underflow in every state, or a step's sum falls below the smallest float64). The layer's
+    own algorithm works with logs and has no such limit; it is far slower, which only these rows pay.
+    Writes their ``log p`` and ``dL/dx`` (for L = -log p) in place.
+    """
+    from autograd import grad as gradient
+
+    import autograd.numpy as anp
+
+    from ..losses.sequence import ctc
+
+    xs, ls = np.asarray(x[rows], np.float64), labels[rows]
+    log_p[rows] = -ctc(xs, ls, blank)
+    grad[rows] = gradient(lambda v: anp.sum(ctc(v, ls, blank)))(xs)
 
 
 def _ctc_numpy(x, p, m, s, labels, blank):
@@ -474,7 +501,14 @@ def _ctc_numpy(x, p, m, s, labels, blank):
     skip = np.zeros((S + 2, B))  # rows S, S + 1 stay 0: the backward shift reads them
     skip[2:S] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
     index = (np.arange(T) * C)[:, None, None] + (np.arange(B) * (T * C) + ext)
-    emit = np.exp(x.ravel()[index] - lse[:, None, :])  # (T, S, B)
+    # the emissions (T, S, B); 0 on the padding states past an example's last one, which no path visits
+    # (the blank they would emit draws probability into them, and the final states' share of each scaled
+    # step would underflow on a long sequence)
+    used = np.arange(S)[:, None] <= 2 * lengths  # (S, B)
+    emit = np.exp(x.ravel()[index] - lse[:, None, :])
+    # an emission a path may need that underflowed to a subnormal number or to 0 (logits about 708 apart)
+    imprecise = ((emit < np.finfo(np.float64).tiny) & used).any(axis=(0, 1))
+    emit *= used
     # alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) p_t(l'_s); each step
     # sits in rows 2: of a buffer whose two first rows are 0, so alpha_{t-1}(s-1) and (s-2) are views
     alpha = np.zeros((T, S + 2, B))
@@ -512,7 +546,10 @@ def _ctc_numpy(x, p, m, s, labels, blank):
     occupancy = alpha * beta
     occupancy /= _add.reduce(occupancy, 1)[:, None]
     taken = np.bincount(index.ravel(), weights=occupancy.ravel(), minlength=B * T * C)
-    return (p.ravel() - taken).reshape(B, T, C), log_p
+    grad = (p.ravel() - taken).reshape(B, T, C)
+    # the caller recomputes in log space the examples this arithmetic could not carry, as with the C kernel
+    log_p[imprecise | ~np.isfinite(grad).all(axis=(1, 2))] = np.nan
+    return grad, log_p
 
 
 _COSINE_EPS = float(np.float32(1e-12))  # lossviz.losses.embedding's

@@ -131,7 +131,7 @@ def test_range_verdicts_of_every_dtype_and_bound(dtype, data):
     # neighbour, which must not let through a value above the bound
     high = data.draw(st.one_of(st.integers(0, 2**40), st.floats(0.0, 1e40),
                                st.sampled_from([np.inf, 0.5, 0.1, 1.0000001, 199, 70_000, 2**31, 16_777_217,
-                                                2**60 + 1, 2**60 + 2**40 - 1, 1e39])))
+                                                2**60 + 1, 2**60 + 2**40 - 1, 1e39, 2.0**53, 2.0**62])))
     # Python compares its ints and floats exactly (numpy would round a large int bound to float64)
     assert _all_within(v, 0, high) == all(0 <= x <= high for x in v.tolist())
 
@@ -142,12 +142,19 @@ def test_range_verdicts_of_every_dtype_and_bound(dtype, data):
     ("f4", 0.1, 0.1),  # float32(0.1) = 0.100000001 > 0.1
     (">f4", 0.1, 0.1),  # non-native: the two-reduction test, which must not round the bound to float32
     ("f4", 3.4e38, 1e38),
+    ("i8", 2**53 + 1, 2.0**53),  # an integer just past a float bound that float64 cannot tell apart
+    ("i8", 2**62 + 1, 2.0**62),
 ])
 def test_a_bound_the_dtype_rounds_up_lets_nothing_above_it_through(dtype, value, high):
     v = np.array([0.0, value], dtype=dtype)
-    assert float(v[1]) > high
+    assert v[1].item() > high  # Python compares exactly
     assert not _all_within(v, 0, high)
     assert _all_within(v[:1], 0, high)
+
+
+def test_a_bound_past_float64s_range_is_a_bound_all_numbers_are_within():
+    assert _all_within(np.array([0.0, 1e308]), 0, 10**400)
+    assert not _all_within(np.array([0.0, np.inf]), 0, 10**400)
 
 
 def test_set_check_verdicts():
