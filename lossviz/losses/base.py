@@ -558,8 +558,9 @@ def _all_within(v, low, high) -> bool:
     the same width, non-negative numbers keep their order and every negative one (and, for floats, -0.0
     and NaN) lands above the largest non-negative one, so ``max(bits) <= bits(top)`` is the whole test,
     with ``top`` the largest number of the dtype that is at most ``high`` (for integers: ``high``
-    itself, when the dtype holds it). (A False for -0.0 only sends the caller to its exact check.) The ufuncs' own reductions skip
-    ``ndarray.min``'s dispatch: a batch of class indices is checked in about a microsecond.
+    itself, when the dtype holds it). (A False for -0.0 only sends the caller to its exact check.) The
+    ufuncs' own reductions skip ``ndarray.min``'s dispatch: a batch of class indices is checked in
+    about a microsecond.
     """
     if v.size == 0:
         return True
@@ -582,6 +583,8 @@ def _top_bits(dtype, high):
     """The bits, as an unsigned integer, of the largest number of the float ``dtype`` that is <= ``high``."""
     key = (dtype, high)
     if key not in _TOP_BITS:
+        if len(_TOP_BITS) > 256:  # the bounds are a loss's constants: a few, unless a caller varies them
+            _TOP_BITS.clear()
         try:
             with np.errstate(over="ignore"):  # a bound past the dtype's range: inf, then its largest number
                 top = dtype.type(high)

@@ -49,10 +49,13 @@ plan then runs the layer itself under autograd
 """
 from __future__ import annotations
 
+import autograd
+import autograd.numpy as anp
 import numpy as np
 
 from ..errors import ParameterError
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
+from ..losses.sequence import ctc
 from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
 
@@ -470,15 +473,9 @@ def _ctc_in_log_space(x, labels, blank, rows, grad, log_p):
     own algorithm works with logs and has no such limit; it is far slower, which only these rows pay.
     Writes their ``log p`` and ``dL/dx`` (for L = -log p) in place.
     """
-    from autograd import grad as gradient
-
-    import autograd.numpy as anp
-
-    from ..losses.sequence import ctc
-
     xs, ls = np.asarray(x[rows], np.float64), labels[rows]
     log_p[rows] = -ctc(xs, ls, blank)
-    grad[rows] = gradient(lambda v: anp.sum(ctc(v, ls, blank)))(xs)
+    grad[rows] = autograd.grad(lambda v: anp.sum(ctc(v, ls, blank)))(xs)
 
 
 def _ctc_numpy(x, p, m, s, labels, blank):
