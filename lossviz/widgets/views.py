@@ -565,9 +565,22 @@ class CurveRenderer:
             self._decorations.append(ax.text(0.5, 0.5, "press Train", transform=ax.transAxes, ha="center",
                                              color="0.5"))
         self.canvas.draw()
+        self._fit_left_margin()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._fitted_at = time.monotonic()
         self.full_renders += 1
+
+    def _fit_left_margin(self):
+        """Widen the fixed left margin (and draw again) when the tick labels push the axis label out.
+
+        Wide labels (0.0005, -0.0125) need more than the 70 pixels a plot starts with; the margin only
+        grows, so it settles after a render or two instead of re-solving a layout every time.
+        """
+        outside = -self.ax.get_tightbbox(self.canvas.get_renderer()).x0  # pixels beyond the left edge
+        left = self.figure.subplotpars.left
+        if outside > 0 and left < 0.4:
+            self.figure.subplots_adjust(left=min(0.4, left + (outside + 4) / self.figure.bbox.width))
+            self.canvas.draw()
 
     def rgb(self, history: CurveHistory) -> np.ndarray:
         """The frame as an RGB array (height, width, 3) uint8."""

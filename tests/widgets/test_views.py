@@ -219,3 +219,18 @@ def test_thin_curve_keeps_the_envelope_and_the_newest_point():
     assert ty.max() == y.max() and ty.min() == y.min()  # the spike and the lowest point stay
     short_x, short_y = thin_curve(x[:500], y[:500], max_points=1000)
     np.testing.assert_array_equal(short_y, y[:500])
+
+
+@pytest.mark.parametrize("losses", [np.geomspace(0.02, 2e-5, 40), np.linspace(-0.0125, 0.0375, 40)],
+                         ids=["log axis, ticks down to 2e-05", "linear axis, ticks like -0.0125"])
+def test_curves_keep_their_loss_label_inside_the_picture(losses):
+    """Wide tick labels (0.0005, 5e-05) pushed the axis label out of compare's 360-pixel plots."""
+    h, r = CurveHistory(), CurveRenderer(360, 230, ylabel="loss", xlabel="round")
+    for i, loss in enumerate(losses, start=1):
+        h.add_round(i, float(loss), {"Output": float(loss)}, {"Output": 1.0})
+    r.rgb(h)
+    renderer = r.canvas.get_renderer()
+    assert r.ax.yaxis.label.get_window_extent(renderer).x0 >= 0
+    assert r.ax.get_tightbbox(renderer).x0 >= 0
+    r.rgb(h)  # the next frames blit onto the adjusted layout
+    assert r.full_renders == 1
