@@ -527,6 +527,7 @@ class CurveRenderer:
             from matplotlib.ticker import FuncFormatter, LogLocator
 
             ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+            self._subs = (1.0, 2.0, 5.0)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.minorticks_off()
         ax.set_xlabel(self.xlabel)
@@ -552,6 +553,8 @@ class CurveRenderer:
             self._lines[name] = line
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
+        if log:
+            self._space_log_ticks(ylim)
         for x, text in marks[-8:]:
             self._decorations.append(ax.axvline(x, color="#7f7f7f", lw=0.8, ls="-."))
             self._decorations.append(ax.annotate(
@@ -569,6 +572,18 @@ class CurveRenderer:
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._fitted_at = time.monotonic()
         self.full_renders += 1
+
+    def _space_log_ticks(self, ylim):
+        """Ticks at 1, 2 and 5 times each power of ten while they are at least 16 pixels apart, else at the
+        powers alone (a loss that fell four decades in a small plot would stack a dozen labels)."""
+        from matplotlib.ticker import LogLocator
+
+        decades = np.log10(ylim[1] / ylim[0])
+        pixels = self.ax.bbox.height
+        subs = (1.0, 2.0, 5.0) if 3 * decades * 16 <= pixels else (1.0,)
+        if subs != getattr(self, "_subs", None):
+            self.ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+            self._subs = subs
 
     def _fit_left_margin(self):
         """Widen the fixed left margin (and draw again) when the tick labels push the axis label out.

@@ -234,3 +234,17 @@ def test_curves_keep_their_loss_label_inside_the_picture(losses):
     assert r.ax.get_tightbbox(renderer).x0 >= 0
     r.rgb(h)  # the next frames blit onto the adjusted layout
     assert r.full_renders == 1
+
+
+@pytest.mark.parametrize("lowest, subs", [(2e-5, {1.0}), (0.01, {1.0, 2.0, 5.0})])
+def test_log_ticks_stay_apart_when_the_loss_falls_many_decades(lowest, subs):
+    h, r = CurveHistory(), CurveRenderer(360, 230, ylabel="loss", xlabel="round")
+    for i, loss in enumerate(np.geomspace(0.02, lowest, 40), start=1):
+        h.add_round(i, float(loss), {"Output": float(loss)}, {"Output": 1.0})
+    r.rgb(h)
+    y0, y1 = r.ax.get_ylim()
+    ticks = [t for t in r.ax.get_yticks() if y0 <= t <= y1]
+    pixels = np.diff(sorted(r.ax.transData.transform([(0.0, t) for t in ticks])[:, 1]))
+    assert len(ticks) >= 3 and pixels.min() >= 16
+    mantissas = {round(t / 10 ** np.floor(np.log10(t)), 6) for t in ticks}
+    assert mantissas == subs
