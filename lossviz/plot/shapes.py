@@ -241,7 +241,8 @@ class LossShapePlot(Plot):
         self.against, self.gradient, self.xlim = against, gradient, xlim
         self.losses, self.target, self.options = losses, target, dict(options)
         self.artists = {"loss": [], "gradient": [],
-                        "marker": ax.axvline(0.0, color="0.55", lw=0.8, ls=":", zorder=0)}
+                        # above the grid (which has a line at every whole target), below the curves
+                        "marker": ax.axvline(0.0, color="0.4", lw=1.0, ls=":", zorder=1.8)}
         ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
         ax.grid(True, color="0.93")
         self._draw()

@@ -105,6 +105,8 @@ def test_update_reuses_the_lines_and_redraws_the_numbers():
     x, y = lines[0].get_data()
     np.testing.assert_allclose(y, (x - 1.0) ** 2)
     assert plot.artists["marker"].get_xdata()[0] == 1.0
+    # a whole target sits on a grid line: the dotted marker is drawn over the grid, under the curves
+    assert plot.ax.xaxis.get_zorder() < plot.artists["marker"].get_zorder() < lines[0].get_zorder()
     plot.update(losses=["huber"])
     assert plot.artists["loss"][0] is lines[0] and len(plot.artists["loss"]) == 1 and len(plot.ax.lines) == 4
     assert plot.ax.get_legend().get_texts()[0].get_text() == "huber"
