@@ -1,4 +1,4 @@
-/* CTC's loss and gradient by the forward-backward algorithm, one example at a time, for
+/* CTC's loss and gradient by the forward-backward algorithm, for a whole batch, for
  * lossviz.train.heads._CTC.
  *
  * The numpy version (lossviz.train.heads._ctc_numpy) loops over time steps in Python with a handful of
@@ -10,7 +10,8 @@
  *   them), skip(s) = s >= 2 and l'_s != blank and l'_s != l'_{s-2};
  *   emissions e_t(s) = p_t(l'_s), the softmax of the logits; where the working precision's p is below
  *   1e-30 (float32 underflows there, and a zero would cut every path) it is recomputed in float64 as
- *   exp(x_t(l'_s) - m_t) / s_t from the softmax's row maximum m_t and row sum s_t;
+ *   exp(x_t(l'_s) - m_t) / s_t from the softmax's row maximum m_t and row sum s_t; 0 on the padding
+ *   states s > 2 L_b of a target shorter than the batch's longest;
  *   alpha_0(s) = e_0(s) for s < 2, else 0;
  *   alpha_t(s) = (alpha_{t-1}(s) + alpha_{t-1}(s-1) + skip(s) alpha_{t-1}(s-2)) e_t(s), each step
  *   divided by its sum c_t (Rabiner's scaling);
@@ -244,7 +245,8 @@ static int get_array(PyObject *obj, Py_buffer *view, const char *name, const cha
     if ((k == 'l' || k == 'q') && view->itemsize == 8) k = 'q';
     if (format[0] == 0 || format[1] != 0 || !strchr(kinds, k) || view->len != items * view->itemsize) {
         PyErr_Format(PyExc_ValueError, "_ctc.loss_and_gradient: %s must be a C-contiguous array of %zd items "
-                     "of kind '%s', got format '%s' and %zd bytes", name, items, kinds, view->format, view->len);
+                     "of kind '%s', got format '%s' and %zd bytes", name, items, kinds,
+                     view->format ? view->format : "B", view->len);
         PyBuffer_Release(view);
         return 0;
     }
