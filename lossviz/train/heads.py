@@ -781,7 +781,7 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
     them. ``grad_ports``: the inputs that need a gradient (only "Input" is
     supported in closed form). Returns ``(head, reads_logits)`` or None.
     """
-    if not type(layer).__module__.startswith("lossviz.losses"):
+    if not (type(layer).__module__ or "").startswith("lossviz.losses"):
         return None
     made = _make_head(layer, input_dims, logits_of)
     if made is not None and set(grad_ports) - set(made[0].grad_inputs):

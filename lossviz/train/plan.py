@@ -95,7 +95,7 @@ def user_function(net):
     from ..net.graph import NetGraph
     from ..net.layers import ElementwiseLayer, ThreadingLayer
 
-    if not type(net).__module__.startswith("lossviz."):  # a user's class, or a loss made from a function
+    if not (type(net).__module__ or "").startswith("lossviz."):  # a user's class, or a loss made from a function
         return f"{type(net).__name__} is not a built-in {'loss' if getattr(net, 'is_loss', False) else 'layer'}"
     if isinstance(net, NetGraph):
         for name, layer in net.layers.items():
@@ -106,7 +106,8 @@ def user_function(net):
     if isinstance(net, NetPairEmbeddingOperator):
         return user_function(net.net)
     if isinstance(net, (ElementwiseLayer, ThreadingLayer)) and callable(net.function):
-        if not getattr(net.function, "__module__", "").startswith("lossviz."):
+        # (a function made by exec() without a __name__ has __module__ None)
+        if not (getattr(net.function, "__module__", None) or "").startswith("lossviz."):
             return f"{type(net).__name__} computes a user function"
         return None
     if getattr(net, "is_loss", False) and not _builtin_loss(net):
@@ -143,7 +144,7 @@ def working_dtype(trunk, spec, working_precision):
 def _builtin_loss(layer):
     from ..losses.custom import FunctionLossLayer
 
-    return type(layer).__module__.startswith("lossviz.losses.") and not isinstance(layer, FunctionLossLayer)
+    return (type(layer).__module__ or "").startswith("lossviz.losses.") and not isinstance(layer, FunctionLossLayer)
 
 
 # ====================================================================== compiling

@@ -455,3 +455,27 @@ def test_a_function_autograd_cannot_see_into_is_named():
     with pytest.raises(NetTypeError, match=r"ElementwiseLayer at 2: port 'Output' came out as an array of Python "
                                            r"objects .* autograd\.numpy"):
         select_step(net, spec).step(batch)
+
+
+def test_functions_made_by_exec_without_a_module_name_train():
+    """A function made by ``exec`` in a namespace with no ``__name__`` has ``__module__`` None (a teaching tool
+    or a test harness running a notebook's cells does this); NetTrain must still read it as a user function."""
+    namespace = {"anp": anp}
+    exec("square = lambda a, b: (a - b) ** 2\ncube = lambda input, target: anp.abs(input - target) ** 3\n"
+         "act = lambda x: x * anp.tanh(x)", namespace)
+    assert namespace["square"].__module__ is None
+    X = np.random.default_rng(0).uniform(-1, 1, (64, 2))
+    y = X @ np.array([1.0, -1.0])
+    loss_net = NetGraph({"evaluation": NetChain([LinearLayer(8), ElementwiseLayer(namespace["act"]), LinearLayer()],
+                                                output="Real"),
+                         "loss": ThreadingLayer(namespace["square"], inputs=["Input", "Target"])},
+                        [(NetPort("Input"), "evaluation", "loss", NetPort("Loss")),
+                         (NetPort("Target"), NetPort("loss", "Target"))])
+    first = NetTrain(loss_net, {"Input": X, "Target": y}, "All", loss_function="Loss", max_training_rounds=3,
+                     random_seed=0, progress=None)
+    assert np.isfinite(first["RoundLoss"])
+    cube = function_loss(namespace["cube"], "exec_cube")()
+    assert type(cube).__module__ is None
+    second = NetTrain(NetChain([LinearLayer(4), "Tanh", LinearLayer()], input=2, output="Real"), (X, y), "All",
+                      loss_function=cube, max_training_rounds=3, random_seed=0, progress=None)
+    assert np.isfinite(second["RoundLoss"])
