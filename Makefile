@@ -41,14 +41,25 @@ export DEBIAN_FRONTEND = noninteractive
 
 venv: $(STAMP)
 
+# `apt_install PACKAGE...`, a shell function for the recipes below: apt-get install as root or with
+# sudo; returns 3 when neither (or apt-get itself) is at hand, apt-get's status otherwise.
+APT_INSTALL = apt_install() { \
+  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+  else return 3; fi; \
+  command -v apt-get >/dev/null || return 3; \
+  $$SUDO apt-get -o DPkg::Lock::Timeout=300 update \
+    && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y "$$@"; \
+}
+
 $(PY):
 	@echo ">>> creating $(VENV) with $$($(PYTHON) --version)"
-	@if ! $(PYTHON) -m venv $(VENV); then \
+	@$(APT_INSTALL); \
+	if ! $(PYTHON) -m venv $(VENV); then \
 	  echo ">>> '$(PYTHON) -m venv' failed; trying to install Debian's python3-venv"; \
 	  rm -rf $(VENV); \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
-	  else echo "!!! not root and no sudo: install python3-venv yourself"; exit 1; fi; \
-	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
+	  status=0; apt_install python3-venv || status=$$?; \
+	  if [ $$status = 3 ]; then echo "!!! not root, no sudo or no apt-get: install python3-venv yourself"; exit 1; fi; \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
 
@@ -70,40 +81,26 @@ CAN_BUILD_C = import os, shutil, sys, sysconfig; \
   sys.exit(0 if shutil.which(cc) and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)
 
 build-deps: | $(PY)
-	@if $(PY) -c '$(CAN_BUILD_C)'; then :; \
-	else \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
-	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else SUDO=none; fi; \
-	  if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null; then \
-	    echo "!!! no C compiler or no Python headers, and no apt-get as root: CTC will run in numpy (slower)"; \
-	  else \
-	    echo ">>> installing gcc + python3-dev with apt-get (for lossviz's CTC kernel)"; \
-	    $$SUDO apt-get -o DPkg::Lock::Timeout=300 update \
-	      && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y gcc python3-dev \
-	      || echo "!!! apt-get could not install gcc / python3-dev: CTC will run in numpy (slower)"; \
-	  fi; \
+	@$(APT_INSTALL); \
+	if ! $(PY) -c '$(CAN_BUILD_C)'; then \
+	  echo ">>> no C compiler or no Python headers: installing gcc + python3-dev (for lossviz's CTC kernel)"; \
+	  apt_install gcc python3-dev || echo "!!! could not install gcc / python3-dev: CTC will run in numpy (slower)"; \
 	fi
 
 browser-deps:
-	@if [ -x $(CHROMIUM) ]; then \
+	@$(APT_INSTALL); \
+	if [ -x $(CHROMIUM) ]; then \
 	  echo ">>> browser: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
 	else \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
-	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else SUDO=none; fi; \
-	  if [ "$$SUDO" = none ] || ! command -v apt-get >/dev/null; then \
+	  echo ">>> installing chromium + chromium-driver with apt-get"; \
+	  status=0; apt_install chromium chromium-driver || status=$$?; \
+	  if [ $$status = 0 ]; then \
+	    echo ">>> browser: $$($(CHROMIUM) --version)"; \
+	  elif [ $$status = 3 ]; then \
 	    echo "!!! $(CHROMIUM) is missing and cannot be installed here (need root or sudo, and apt-get)."; \
 	    echo "!!! Browser tests will be skipped (under CI=true they fail instead)."; \
 	  else \
-	    echo ">>> installing chromium + chromium-driver with apt-get"; \
-	    if $$SUDO apt-get -o DPkg::Lock::Timeout=300 update \
-	       && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
-	            install -y chromium chromium-driver; then \
-	      echo ">>> browser: $$($(CHROMIUM) --version)"; \
-	    else \
-	      echo "!!! apt-get could not install chromium: browser tests will be skipped (under CI=true they fail)."; \
-	    fi; \
+	    echo "!!! apt-get could not install chromium: browser tests will be skipped (under CI=true they fail)."; \
 	  fi; \
 	fi
 

@@ -105,6 +105,7 @@ class LossInfo:
 
 
 def _builtin(layer) -> bool:
+    """True for a loss class defined in lossviz.losses (a class made by exec() may have __module__ None)."""
     return (layer.__module__ or "").startswith("lossviz.losses.")
 
 

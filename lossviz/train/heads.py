@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..losses.base import LossLayer, check_distributions, check_in_range, class_indices
+from ..losses.registry import _builtin
 from ..losses.sequence import ctc
 from .fused import _add, _rows, _shifted_exp, row_sums
 from .ops import Buffers, LayerVJPOp, _Op
@@ -781,7 +782,7 @@ def make_head(layer, input_dims, *, logits_of=None, grad_ports=("Input",)):
     them. ``grad_ports``: the inputs that need a gradient (only "Input" is
     supported in closed form). Returns ``(head, reads_logits)`` or None.
     """
-    if not (type(layer).__module__ or "").startswith("lossviz.losses"):
+    if not _builtin(type(layer)):
         return None
     made = _make_head(layer, input_dims, logits_of)
     if made is not None and set(grad_ports) - set(made[0].grad_inputs):

@@ -143,8 +143,9 @@ def working_dtype(trunk, spec, working_precision):
 
 def _builtin_loss(layer):
     from ..losses.custom import FunctionLossLayer
+    from ..losses.registry import _builtin
 
-    return (type(layer).__module__ or "").startswith("lossviz.losses.") and not isinstance(layer, FunctionLossLayer)
+    return _builtin(type(layer)) and not isinstance(layer, FunctionLossLayer)
 
 
 # ====================================================================== compiling

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import io
 import math
-from array import array
 import threading
 import time
+from array import array
 
 import numpy as np
 
@@ -462,6 +462,7 @@ class CurveRenderer:
         self.refit_seconds = refit_seconds
         self.max_points = 1000  # per curve drawn (see thin_curve)
         self.xlabel, self.ylabel = xlabel, ylabel
+        self._subs = None  # the log axis's ticks per decade (_space_log_ticks)
         self._lines: dict = {}
         self._decorations: list = []
         self._background = None
@@ -523,11 +524,10 @@ class CurveRenderer:
         """Scale, labels and tick formatting; done once per scale (``set_yscale`` rebuilds the ticks)."""
         ax = self.ax
         ax.set_yscale("log" if log else "linear")
+        self._subs = None  # set_yscale made new ticks: _space_log_ticks places them
         if log:  # plain tick labels: mathtext exponents cost tens of ms per full render
-            from matplotlib.ticker import FuncFormatter, LogLocator
+            from matplotlib.ticker import FuncFormatter
 
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
-            self._subs = (1.0, 2.0, 5.0)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.minorticks_off()
         ax.set_xlabel(self.xlabel)
@@ -581,7 +581,7 @@ class CurveRenderer:
         decades = np.log10(ylim[1] / ylim[0])
         pixels = self.ax.bbox.height
         subs = (1.0, 2.0, 5.0) if 3 * decades * 16 <= pixels else (1.0,)
-        if subs != getattr(self, "_subs", None):
+        if subs != self._subs:
             self.ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
             self._subs = subs
 
